@@ -1,0 +1,217 @@
+"""The audit as a library call: inputs -> staging -> rules -> readiness -> store -> report files.
+
+The CLI is a thin wrapper around :func:`run_audit`, so a scheduler or a notebook can call it too.
+Order matters for the guarantees users rely on: every input is read and every rule run before
+the store is written (one transaction) and before any report file exists, so a bad export stops
+the run with nothing changed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from reconcile import __version__
+from reconcile.errors import ExitCode
+from reconcile.inputs import InputInfo, load_export_dir
+from reconcile.paths import sql_dir
+from reconcile.report.csv_report import write_query_csv
+from reconcile.report.json_report import write_json, write_query_json
+from reconcile.rules import FINDINGS_COLUMNS, RuleResult, load_rules, run_rules
+from reconcile.store import SNAPSHOT_TABLES, attach_store, create_staging, open_workspace, run_sql_file, scalar
+
+FAIL_ON_LEVELS = ("blocking", "warning", "info", "never")
+READINESS_COLUMNS = (
+    "entra_object_id", "mattermost_user_id", "user_principal_name", "email", "status",
+    "predicted_error", "rule_ids", "fix",
+)
+READINESS_STATUSES = ("will_fail", "at_risk", "not_evaluated", "ready")
+DEFAULT_KEEP_SNAPSHOTS = 2
+
+
+@dataclass
+class AuditResult:
+    run_id: str
+    output_dir: Path
+    store_path: Path
+    inputs: list[InputInfo]
+    rule_results: list[RuleResult]
+    readiness_counts: dict[str, int]
+    targeting: str
+    summary: dict = field(default_factory=dict)
+    exit_code: ExitCode = ExitCode.CLEAN
+
+
+def exit_code_for(severity_counts: dict[str, int], fail_on: str, partial: bool = False) -> ExitCode:
+    """0 when nothing is at or above ``fail_on``, 1 when something is; a partial run is 4."""
+    if partial:
+        return ExitCode.PARTIAL
+    if fail_on == "never":
+        return ExitCode.CLEAN
+    levels = ("blocking", "warning", "info")
+    considered = levels[: levels.index(fail_on) + 1]
+    return ExitCode.FINDINGS if any(severity_counts.get(s, 0) for s in considered) else ExitCode.CLEAN
+
+
+def new_run_id(now: datetime) -> str:
+    """Sortable by time, unique across runs started in the same second."""
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def run_audit(
+    input_dir: Path,
+    output_dir: Path,
+    store_path: Path | None = None,
+    fail_on: str = "blocking",
+    keep_snapshots: int = DEFAULT_KEEP_SNAPSHOTS,
+    progress: Callable[[str], None] | None = None,
+) -> AuditResult:
+    """Audit one export directory; raises InputError (nothing written) on malformed input."""
+    if fail_on not in FAIL_ON_LEVELS:
+        raise ValueError(f"fail_on must be one of {FAIL_ON_LEVELS}")
+    say = progress or (lambda _message: None)
+    store_path = store_path or output_dir / "reconcile.duckdb"
+    started = datetime.now(UTC)
+    run_id = new_run_id(started)
+    rules = load_rules()
+    con = open_workspace()
+    try:
+        create_staging(con)
+        say(f"reading {input_dir}")
+        inputs = load_export_dir(con, input_dir)
+        say("matching identities")
+        for path in sorted((sql_dir() / "derive").glob("*.sql")):
+            run_sql_file(con, path)
+        say(f"running {len(rules)} rules")
+        available = {info.name for info in inputs if info.available}
+        results = run_rules(con, rules, available, run_id)
+        run_sql_file(con, sql_dir() / "readiness.sql")
+        targeting = _targeting(inputs)
+        result = AuditResult(run_id, output_dir, store_path, inputs, results,
+                             _readiness_counts(con), targeting)
+        severity_counts = _severity_counts(results)
+        result.exit_code = exit_code_for(severity_counts, fail_on)
+        attach_store(con, store_path)
+        previous = _previous_run(con)
+        changes = _changes_since(con, previous)
+        finished = datetime.now(UTC)
+        _commit(con, run_id, started, finished, input_dir, targeting, keep_snapshots)
+        result.summary = _summary(result, started, finished, fail_on, severity_counts, previous, changes)
+        say(f"writing reports to {output_dir}")
+        _write_outputs(con, result)
+    finally:
+        con.close()
+    return result
+
+
+def _targeting(inputs: list[InputInfo]) -> str:
+    groups = next(info for info in inputs if info.name == "entra_groups")
+    if groups.available:
+        return f"members of the policy groups in {groups.file}"
+    return "every enabled Member user (no entra_groups/ folder: the policy's groups were not provided)"
+
+
+def _severity_counts(results: list[RuleResult]) -> dict[str, int]:
+    counts = {"blocking": 0, "warning": 0, "info": 0}
+    for res in results:
+        counts[res.rule.severity] += res.finding_count
+    return counts
+
+
+def _readiness_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    counts = dict.fromkeys(READINESS_STATUSES, 0)
+    counts.update(dict(con.execute("SELECT status, count(*) FROM temp.readiness GROUP BY status").fetchall()))
+    return counts
+
+
+def _previous_run(con: duckdb.DuckDBPyConnection) -> str | None:
+    return scalar(con, "SELECT run_id FROM store.runs WHERE status = 'complete' "
+                       "ORDER BY started_at DESC LIMIT 1")
+
+
+def _changes_since(con: duckdb.DuckDBPyConnection, previous: str | None) -> dict[str, int] | None:
+    """Findings new since the previous run and ones that went away: the nightly "who broke"."""
+    if previous is None:
+        return None
+    key = "rule_id, coalesce(entra_object_id, ''), coalesce(mattermost_user_id, ''), coalesce(observed, '')"
+    new, resolved = con.execute(
+        f"""SELECT
+              (SELECT count(*) FROM (SELECT {key} FROM temp.findings
+                                     EXCEPT SELECT {key} FROM store.findings WHERE run_id = $prev)),
+              (SELECT count(*) FROM (SELECT {key} FROM store.findings WHERE run_id = $prev
+                                     EXCEPT SELECT {key} FROM temp.findings))""",
+        {"prev": previous}).fetchall()[0]
+    return {"new": new, "resolved": resolved}
+
+
+def _commit(con: duckdb.DuckDBPyConnection, run_id: str, started: datetime, finished: datetime,
+            input_dir: Path, targeting: str, keep_snapshots: int) -> None:
+    """Store the run, its findings, readiness and staging snapshot in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("INSERT INTO store.runs VALUES ($1, $2, $3, 'complete', $4, $5, $6)",
+                    [run_id, started, finished, str(input_dir), targeting, __version__])
+        con.execute("INSERT INTO store.findings SELECT * FROM temp.findings")
+        con.execute("INSERT INTO store.readiness SELECT $1, * FROM temp.readiness", [run_id])
+        for table in SNAPSHOT_TABLES:
+            con.execute(f"CREATE TABLE IF NOT EXISTS store.stg_{table} AS "
+                        f"SELECT CAST(NULL AS VARCHAR) AS run_id, * FROM temp.{table} LIMIT 0")
+            con.execute(f"INSERT INTO store.stg_{table} SELECT $1, * FROM temp.{table}", [run_id])
+            con.execute(f"""DELETE FROM store.stg_{table} WHERE run_id NOT IN (
+                              SELECT run_id FROM store.runs ORDER BY started_at DESC LIMIT $1)""",
+                        [keep_snapshots])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _rule_rows(results: list[RuleResult]) -> list[dict]:
+    return [{"rule_id": r.rule.rule_id, "severity": r.rule.severity, "title": r.rule.title,
+             "status": r.status, "findings": r.finding_count, "skip_reason": r.skip_reason}
+            for r in results]
+
+
+def _summary(result: AuditResult, started: datetime, finished: datetime, fail_on: str,
+             severity_counts: dict[str, int], previous: str | None, changes: dict | None) -> dict:
+    rules = _rule_rows(result.rule_results)
+    return {
+        "run_id": result.run_id,
+        "tool_version": __version__,
+        "started_at": started.isoformat(),
+        "finished_at": finished.isoformat(),
+        "status": "complete",
+        "targeting": result.targeting,
+        "inputs": [
+            {"name": i.name, "available": i.available, "file": i.file, "rows": i.rows, "note": i.note}
+            for i in result.inputs
+        ],
+        "findings_by_severity": severity_counts,
+        "findings_by_rule": {r["rule_id"]: r["findings"] for r in rules if r["status"] == "ran"},
+        "readiness": result.readiness_counts,
+        "rules": rules,
+        "skipped_rules": [{"rule_id": r["rule_id"], "reason": r["skip_reason"]}
+                          for r in rules if r["status"] == "skipped"],
+        "previous_run_id": previous,
+        "changes_since_previous": changes,
+        "fail_on": fail_on,
+        "exit_code": int(result.exit_code),
+    }
+
+
+def _write_outputs(con: duckdb.DuckDBPyConnection, result: AuditResult) -> None:
+    out = result.output_dir
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    order = ("ORDER BY CASE severity WHEN 'blocking' THEN 1 WHEN 'warning' THEN 2 ELSE 3 END, rule_id, "
+             "user_principal_name NULLS FIRST, mattermost_user_id NULLS FIRST, observed")
+    findings_query = f"SELECT {', '.join(FINDINGS_COLUMNS)} FROM temp.findings {order}"
+    write_query_csv(con, findings_query, FINDINGS_COLUMNS, out / "findings.csv")
+    write_query_json(con, findings_query, out / "findings.json")
+    write_query_csv(con, f"SELECT {', '.join(READINESS_COLUMNS)} FROM temp.readiness",
+                    READINESS_COLUMNS, out / "readiness.csv")
+    write_json(result.summary, out / "summary.json")

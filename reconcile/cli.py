@@ -1,0 +1,104 @@
+"""Command line: ``reconcile audit`` and friends. Thin: the work is in reconcile.audit.
+
+Exit codes (reconcile.errors.ExitCode): 0 nothing at or above --fail-on, 1 findings at or above
+it, 2 usage error, 3 input or extraction error (nothing written), 4 partial run.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+import duckdb
+from rich.console import Console
+
+from reconcile import __version__
+from reconcile.audit import DEFAULT_KEEP_SNAPSHOTS, FAIL_ON_LEVELS, run_audit
+from reconcile.errors import ExitCode, ReconcileError
+from reconcile.paths import sample_dir
+from reconcile.rules import RuleFileError, load_rules
+
+
+def quiet_option(func: Callable) -> Callable:
+    return click.option("-q", "--quiet", is_flag=True, help="No progress and no summary; errors only.")(func)
+
+
+def output_dir_option(func: Callable) -> Callable:
+    return click.option(
+        "--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reconcile-report"),
+        envvar="RECONCILE_OUTPUT_DIR", show_default=True, show_envvar=True,
+        help="Where findings.csv, findings.json, readiness.csv and summary.json are written.",
+    )(func)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reconcile")
+def main() -> None:
+    """Audit Mattermost + Microsoft Entra ID identities before and after enabling Intune MAM."""
+    os.umask(0o077)  # reports and the store hold personal data: owner-only, whatever creates them
+
+
+@main.command("audit")
+@click.option("--input-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              envvar="RECONCILE_INPUT_DIR", show_envvar=True,
+              help="Export directory (entra_users.json, mattermost_users.json, ldap_users.ldif, ...).")
+@click.option("--sample", is_flag=True, help="Audit the bundled synthetic sample tenant.")
+@output_dir_option
+@click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path),
+              envvar="RECONCILE_STORE", show_envvar=True,
+              help="DuckDB store kept across runs.  [default: OUTPUT_DIR/reconcile.duckdb]")
+@click.option("--fail-on", type=click.Choice(FAIL_ON_LEVELS), default="blocking", show_default=True,
+              help="Exit 1 when a finding at or above this severity exists.")
+@click.option("--keep-snapshots", type=click.IntRange(min=1), default=DEFAULT_KEEP_SNAPSHOTS,
+              show_default=True, help="Runs whose staging snapshots the store keeps (findings are kept).")
+@quiet_option
+@click.pass_context
+def audit_command(ctx: click.Context, input_dir: Path | None, sample: bool, output_dir: Path,
+                  store_path: Path | None, fail_on: str, keep_snapshots: int, quiet: bool) -> None:
+    """Read an export directory, run every rule, write findings and per-user readiness."""
+    if sample and input_dir:
+        raise click.UsageError("give either --input-dir or --sample, not both")
+    if not sample and not input_dir:
+        raise click.UsageError("give --input-dir DIR (an export directory) or --sample")
+    source = sample_dir() if sample else input_dir
+    err = Console(stderr=True)
+    show_progress = not quiet and sys.stderr.isatty()
+
+    def progress(message: str) -> None:
+        if show_progress:
+            err.print(f"[dim]{message}[/]")
+
+    try:
+        result = run_audit(source, output_dir, store_path, fail_on, keep_snapshots, progress)
+    except ReconcileError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print("nothing was written; the store is unchanged", highlight=False)
+        ctx.exit(exc.exit_code)
+    except RuleFileError as exc:
+        err.print(f"[bold red]error in a rule file:[/] {exc}", highlight=False, soft_wrap=True)
+        ctx.exit(ExitCode.INPUT_ERROR)
+    except duckdb.IOException as exc:
+        err.print(f"[bold red]error:[/] cannot open the store: {exc}", highlight=False, soft_wrap=True)
+        ctx.exit(ExitCode.INPUT_ERROR)
+    if not quiet:
+        from reconcile.report.console import print_summary
+
+        print_summary(result, Console())
+    ctx.exit(result.exit_code)
+
+
+@main.command("list-rules")
+def list_rules_command() -> None:
+    """List every rule: id, severity, the inputs it needs, and its title."""
+    console = Console()
+    from rich.table import Table
+
+    table = Table()
+    for name in ("rule", "severity", "depends_on", "title"):
+        table.add_column(name)
+    for rule in load_rules():
+        table.add_row(rule.rule_id, rule.severity, ", ".join(rule.depends_on), rule.title)
+    console.print(table)

@@ -1,0 +1,36 @@
+"""Errors a user can act on, and the exit codes that scripts rely on."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes: a contract for schedulers and wrapper scripts."""
+
+    CLEAN = 0  # nothing at or above --fail-on
+    FINDINGS = 1  # findings at or above --fail-on
+    USAGE = 2  # bad command line (click's own code for usage errors)
+    INPUT_ERROR = 3  # malformed input or failed extraction; nothing written
+    PARTIAL = 4  # a source failed; the run is stored as partial
+
+
+class ReconcileError(Exception):
+    """Base of the errors that stop a run with a message instead of a traceback."""
+
+    exit_code: ExitCode = ExitCode.INPUT_ERROR
+
+
+class InputError(ReconcileError):
+    """An input file is not what its name promises.
+
+    The message always names the file, where in it (line or record), and what was expected, so
+    the directory team can fix the export without reading our code.
+    """
+
+    def __init__(self, file: str, where: str | None, problem: str):
+        self.file = file
+        self.where = where
+        self.problem = problem
+        location = f"{file}: {where}" if where else file
+        super().__init__(f"{location}: {problem}")

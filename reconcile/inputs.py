@@ -1,0 +1,161 @@
+"""Land an export directory (the files a directory team hands over) in the staging tables.
+
+Every file is optional. What was read, and how many rows, goes to ``run_inputs``; the rule runner
+skips rules whose inputs are absent. The live extractors of later issues load the same tables
+through the same row builders in reconcile.staging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+
+from reconcile import identifiers as ids
+from reconcile import staging
+from reconcile.errors import InputError
+from reconcile.sources.entra_files import read_entra_users_csv, read_graph_users
+from reconcile.sources.ldif import read_ldif
+from reconcile.sources.mattermost_files import read_json_object, read_mattermost_users
+from reconcile.store import load_rows, scalar
+
+ENTRA_USERS_JSON = "entra_users.json"
+ENTRA_USERS_CSV = "entra_users.csv"
+ENTRA_GROUPS_DIR = "entra_groups"
+MM_USERS = "mattermost_users.json"
+MM_CONFIG = "mattermost_config.json"
+MM_LICENSE = "mattermost_license.json"
+LDAP_LDIF = "ldap_users.ldif"
+
+
+@dataclass
+class InputInfo:
+    name: str
+    available: bool
+    file: str | None = None
+    rows: int | None = None
+    note: str | None = None
+
+
+def load_export_dir(con: duckdb.DuckDBPyConnection, input_dir: Path) -> list[InputInfo]:
+    """Read whichever export files exist in ``input_dir`` into the (empty) staging tables."""
+    if not input_dir.is_dir():
+        raise InputError(str(input_dir), None, "expected a directory of export files")
+    config = _load_config(con, input_dir)
+    infos = [config[0], *_load_entra(con, input_dir), _load_groups(con, input_dir),
+             _load_mm_users(con, input_dir), _load_license(con, input_dir),
+             _load_ldap(con, input_dir, config[1])]
+    record_inputs(con, infos)
+    return infos
+
+
+def record_inputs(con: duckdb.DuckDBPyConnection, infos: list[InputInfo]) -> None:
+    con.executemany(
+        "INSERT INTO temp.run_inputs VALUES ($name, $available, $file, $rows, $note)",
+        [asdict(info) for info in infos],
+    )
+
+
+def _load_config(con: duckdb.DuckDBPyConnection, input_dir: Path) -> tuple[InputInfo, dict | None]:
+    path = input_dir / MM_CONFIG
+    if not path.is_file():
+        return InputInfo("mattermost_config", False, note=f"no {MM_CONFIG}"), None
+    config = read_json_object(path, "Mattermost config.json or GET /api/v4/config")
+    if not any(key.endswith("Settings") for key in config):
+        raise InputError(MM_CONFIG, None, "expected Mattermost's config.json (sections such as "
+                         "ServiceSettings, IntuneSettings, SamlSettings); found no *Settings section")
+    load_rows(con, "mm_config", _columns(con, "mm_config"), [staging.mm_config_row(config)])
+    return InputInfo("mattermost_config", True, MM_CONFIG, 1), config
+
+
+def _load_entra(con: duckdb.DuckDBPyConnection, input_dir: Path) -> list[InputInfo]:
+    json_path, csv_path = input_dir / ENTRA_USERS_JSON, input_dir / ENTRA_USERS_CSV
+    if json_path.is_file():
+        records, file = read_graph_users(json_path), ENTRA_USERS_JSON
+        note = f"{ENTRA_USERS_CSV} ignored: {ENTRA_USERS_JSON} is preferred" if csv_path.is_file() else None
+    elif csv_path.is_file():
+        records, file, note = read_entra_users_csv(csv_path), ENTRA_USERS_CSV, None
+    else:
+        missing = f"no {ENTRA_USERS_JSON} or {ENTRA_USERS_CSV}"
+        return [InputInfo("entra_users", False, note=missing), InputInfo("entra_licenses", False, note=missing)]
+    other_mails: list[tuple] = []
+
+    def rows():
+        for row, mails in staging.entra_user_rows(records):
+            other_mails.extend(mails)
+            yield row
+
+    count = load_rows(con, "entra_users", staging.ENTRA_USER_COLUMNS, rows())
+    load_rows(con, "entra_other_mails", staging.OTHER_MAIL_COLUMNS, other_mails)
+    _reject_duplicates(con, "entra_users", "object_id_norm", file, "Entra objectId")
+    with_plans = scalar(con, "SELECT count(*) FROM temp.entra_users WHERE intune_plan_status IS NOT NULL")
+    licenses = InputInfo("entra_licenses", with_plans > 0, file if with_plans else None,
+                         with_plans if with_plans else None,
+                         None if with_plans else f"{file} carries no assignedPlans")
+    return [InputInfo("entra_users", True, file, count, note), licenses]
+
+
+def _load_groups(con: duckdb.DuckDBPyConnection, input_dir: Path) -> InputInfo:
+    folder = input_dir / ENTRA_GROUPS_DIR
+    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not files:
+        return InputInfo("entra_groups", False,
+                         note="no entra_groups/*.json: every enabled member user is treated as targeted")
+    total = 0
+    for path in files:
+        name = f"{ENTRA_GROUPS_DIR}/{path.name}"
+        group_id = ids.parse_guid(path.stem)
+        if group_id is None:
+            raise InputError(name, None, "expected the file to be named <group-object-id>.json (a GUID)")
+        total += load_rows(con, "entra_group_members", staging.GROUP_MEMBER_COLUMNS,
+                           staging.group_member_rows(group_id, read_graph_users(path, name)))
+    return InputInfo("entra_groups", True, f"{ENTRA_GROUPS_DIR}/ ({len(files)} groups)", total)
+
+
+def _load_mm_users(con: duckdb.DuckDBPyConnection, input_dir: Path) -> InputInfo:
+    path = input_dir / MM_USERS
+    if not path.is_file():
+        return InputInfo("mattermost_users", False, note=f"no {MM_USERS}")
+    count = load_rows(con, "mm_users", staging.MM_USER_COLUMNS,
+                      staging.mm_user_rows(read_mattermost_users(path)))
+    _reject_duplicates(con, "mm_users", "id", MM_USERS, "Mattermost user id")
+    return InputInfo("mattermost_users", True, MM_USERS, count)
+
+
+def _load_license(con: duckdb.DuckDBPyConnection, input_dir: Path) -> InputInfo:
+    path = input_dir / MM_LICENSE
+    if not path.is_file():
+        return InputInfo("mattermost_license", False, note=f"no {MM_LICENSE}")
+    doc = read_json_object(path, "GET /api/v4/license/client?format=old")
+    if "IsLicensed" not in doc:
+        raise InputError(MM_LICENSE, None, "expected the client license (GET /api/v4/license/client"
+                         "?format=old) with an 'IsLicensed' field")
+    load_rows(con, "mm_license", _columns(con, "mm_license"), [staging.mm_license_row(doc)])
+    return InputInfo("mattermost_license", True, MM_LICENSE, 1)
+
+
+def _load_ldap(con: duckdb.DuckDBPyConnection, input_dir: Path, config: dict | None) -> InputInfo:
+    path = input_dir / LDAP_LDIF
+    if not path.is_file():
+        return InputInfo("ldap", False, note=f"no {LDAP_LDIF}")
+    settings = (config or {}).get("LdapSettings")
+    id_attribute = settings.get("IdAttribute") if isinstance(settings, dict) else None
+    count = load_rows(con, "ldap_users", staging.LDAP_USER_COLUMNS,
+                      staging.ldap_user_rows(read_ldif(path), id_attribute or None))
+    _reject_duplicates(con, "ldap_users", "lower(dn)", LDAP_LDIF, "DN")
+    return InputInfo("ldap", True, LDAP_LDIF, count)
+
+
+def _reject_duplicates(con: duckdb.DuckDBPyConnection, table: str, key: str, file: str, what: str) -> None:
+    """The same person twice in one export means pages were concatenated wrongly: stop, don't guess."""
+    dups = con.execute(
+        f"SELECT {key}, string_agg(replace(source_ref, $prefix, ''), ' and ') FROM temp.{table} "
+        f"GROUP BY {key} HAVING count(*) > 1 LIMIT 1", {"prefix": f"{file}: "}).fetchall()
+    if dups:
+        dup = dups[0]
+        raise InputError(file, dup[1], f"{what} {dup[0]!r} appears more than once; expected each once")
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> tuple[str, ...]:
+    return tuple(d[0] for d in con.execute(f"SELECT * FROM temp.{table} LIMIT 0").description)

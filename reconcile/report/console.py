@@ -1,0 +1,42 @@
+"""The short summary printed at the end of a run (stdout), with rich tables."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from reconcile.audit import AuditResult
+
+_STYLE = {"blocking": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def print_summary(result: AuditResult, console: Console) -> None:
+    rules = Table(title=f"reconcile run {result.run_id}", title_justify="left")
+    for name, justify in (("rule", "left"), ("severity", "left"), ("findings", "right"), ("title", "left")):
+        rules.add_column(name, justify=justify)
+    fired = [r for r in result.rule_results if r.status == "ran" and r.finding_count]
+    order = {"blocking": 0, "warning": 1, "info": 2}
+    for res in sorted(fired, key=lambda r: (order[r.rule.severity], r.rule.rule_id)):
+        style = _STYLE[res.rule.severity]
+        rules.add_row(res.rule.rule_id, f"[{style}]{res.rule.severity}[/]", f"{res.finding_count:,}",
+                      res.rule.title)
+    if not fired:
+        rules.add_row("-", "-", "0", "no rule fired")
+    console.print(rules)
+
+    ready = Table(title="readiness of the targeted population", title_justify="left")
+    for status in result.readiness_counts:
+        ready.add_column(status, justify="right")
+    ready.add_row(*(f"{count:,}" for count in result.readiness_counts.values()))
+    console.print(ready)
+    console.print(f"targeted: {result.targeting}")
+    skipped = [r for r in result.rule_results if r.status == "skipped"]
+    if skipped:
+        console.print(f"[yellow]{len(skipped)} rule(s) skipped[/] (not passed):")
+        for res in skipped:
+            console.print(f"  {res.rule.rule_id}: {res.skip_reason}")
+    changes = result.summary.get("changes_since_previous")
+    if changes is not None:
+        console.print(f"since run {result.summary['previous_run_id']}: {changes['new']:,} new finding(s), "
+                      f"{changes['resolved']:,} resolved")
+    console.print(f"reports in {result.output_dir} (findings.csv, findings.json, readiness.csv, summary.json)")

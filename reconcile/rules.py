@@ -1,0 +1,123 @@
+"""Load the rule files under ``sql/rules`` and run them over one run's staging tables.
+
+A rule is one ``.sql`` file: a header of ``-- key: value`` lines, then a SELECT returning the
+failing rows with the columns in RULE_COLUMNS. Adding a rule is adding a file; this runner never
+learns rule names. A rule whose inputs were not read is skipped and reported as skipped, so a
+missing export can never pass for a clean result.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from reconcile.paths import sql_dir
+
+SEVERITIES = ("blocking", "warning", "info")
+HEADER_KEYS = ("rule", "severity", "title", "depends_on", "predicted_error", "remediation")
+RULE_COLUMNS = (
+    "subject_type", "entra_object_id", "mattermost_user_id", "user_principal_name", "email",
+    "observed", "expected", "remediation",
+)
+FINDINGS_COLUMNS = (
+    "run_id", "rule_id", "severity", "subject_type", "entra_object_id", "mattermost_user_id",
+    "user_principal_name", "email", "observed", "expected", "predicted_error", "remediation",
+)
+SUBJECT_TYPES = ("config", "user", "token", "tenant")
+# Inputs a rule may depend on; the audit marks each available or not for every run.
+KNOWN_INPUTS = (
+    "entra_users", "entra_licenses", "entra_groups", "mattermost_users", "mattermost_config",
+    "mattermost_license", "ldap",
+)
+_HEADER_RE = re.compile(r"--\s*([a-z_]+)\s*:\s*(.*\S)\s*$")
+
+
+class RuleFileError(Exception):
+    """A rule file breaks the contract: a programming error in sql/rules, not a user input error."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule_id: str
+    severity: str
+    title: str
+    depends_on: tuple[str, ...]
+    predicted_error: str
+    remediation: str
+    sql: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule: Rule
+    status: str  # ran | skipped
+    finding_count: int
+    skip_reason: str | None = None
+
+
+def parse_rule(path: Path) -> Rule:
+    """Read one rule file; the header is the leading comment block (other comments are allowed)."""
+    text = path.read_text(encoding="utf-8")
+    header: dict[str, str] = {}
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("--"):
+            break
+        match = _HEADER_RE.match(stripped)
+        if match and match.group(1) in HEADER_KEYS and match.group(1) not in header:
+            header[match.group(1)] = match.group(2)
+    missing = [key for key in HEADER_KEYS if key not in header]
+    if missing:
+        raise RuleFileError(f"{path}: header lacks {', '.join(missing)}")
+    if header["rule"] != path.stem:
+        raise RuleFileError(f"{path}: rule id {header['rule']!r} differs from the file name")
+    if header["severity"] not in SEVERITIES:
+        raise RuleFileError(f"{path}: severity {header['severity']!r} is not one of {SEVERITIES}")
+    depends = tuple(dep.strip() for dep in header["depends_on"].split(",") if dep.strip())
+    unknown = [dep for dep in depends if dep not in KNOWN_INPUTS]
+    if unknown:
+        raise RuleFileError(f"{path}: depends_on names unknown inputs {unknown}; known: {KNOWN_INPUTS}")
+    body = text.strip().rstrip(";").strip()
+    return Rule(header["rule"], header["severity"], header["title"], depends,
+                header["predicted_error"], header["remediation"], body, path)
+
+
+def load_rules(directory: Path | None = None) -> list[Rule]:
+    directory = directory or sql_dir() / "rules"
+    return [parse_rule(path) for path in sorted(directory.glob("*.sql"))]
+
+
+def check_columns(con: duckdb.DuckDBPyConnection, rule: Rule) -> None:
+    columns = tuple(d[0] for d in con.execute(f"SELECT * FROM ({rule.sql}) LIMIT 0").description)
+    if columns != RULE_COLUMNS:
+        raise RuleFileError(f"{rule.path}: returns columns {columns}, expected {RULE_COLUMNS}")
+
+
+def run_rules(
+    con: duckdb.DuckDBPyConnection, rules: list[Rule], available: set[str], run_id: str
+) -> list[RuleResult]:
+    """Run every rule whose inputs are available into the (empty) findings table; skip the others."""
+    results = []
+    for rule in rules:
+        missing = [dep for dep in rule.depends_on if dep not in available]
+        if missing:
+            results.append(RuleResult(rule, "skipped", 0, "missing input: " + ", ".join(missing)))
+            continue
+        check_columns(con, rule)
+        inserted = con.execute(
+            f"""INSERT INTO temp.findings
+                SELECT $run_id, $rule_id, $severity, r.subject_type, r.entra_object_id,
+                       r.mattermost_user_id, r.user_principal_name, r.email, r.observed, r.expected,
+                       $predicted_error, coalesce(r.remediation, $remediation)
+                FROM ({rule.sql}) AS r""",
+            {"run_id": run_id, "rule_id": rule.rule_id, "severity": rule.severity,
+             "predicted_error": rule.predicted_error, "remediation": rule.remediation},
+        ).fetchall()[0][0]
+        results.append(RuleResult(rule, "ran", inserted))
+    return results

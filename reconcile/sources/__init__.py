@@ -1,0 +1,1 @@
+"""Readers for the exports the audit compares."""

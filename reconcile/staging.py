@@ -1,0 +1,255 @@
+"""Turn source records (Graph dicts, Mattermost API dicts, LDAP entries) into staging rows.
+
+Only single values are normalised here (lowercase, GUID forms, base64, LDAP bytes); whether two
+records belong to one person is decided in SQL. A value that cannot be what its field promises
+(an Entra ``id`` that is not a GUID, a user without ``id``) stops the run with an InputError that
+names the record: a report built around a broken record would be wrong about someone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from reconcile import identifiers as ids
+from reconcile.errors import InputError
+
+ENTRA_USER_COLUMNS = (
+    "object_id", "object_id_norm", "upn", "upn_lower", "mail", "mail_lower", "immutable_id",
+    "immutable_guid", "immutable_guid_naive", "account_enabled", "user_type", "display_name",
+    "intune_plan_status", "source_ref",
+)
+OTHER_MAIL_COLUMNS = ("object_id_norm", "email_lower")
+GROUP_MEMBER_COLUMNS = ("group_id", "object_id_norm", "upn", "source_ref")
+MM_USER_COLUMNS = (
+    "id", "username", "email", "email_lower", "auth_service", "auth_data", "auth_data_lower",
+    "auth_data_guid", "auth_data_hex_guid", "delete_at", "is_bot", "source_ref",
+)
+LDAP_USER_COLUMNS = (
+    "dn", "aad_object_id_raw", "aad_object_id", "object_guid", "object_guid_naive", "upn", "upn_lower",
+    "mail", "mail_lower", "sam_account_name", "id_attribute_value", "id_attribute_lower", "source_ref",
+)
+
+
+def _split_where(record: dict) -> tuple[str, str | None]:
+    where = record.get("_where") or "?"
+    file, _, pos = where.partition(": ")
+    return file, pos or None
+
+
+def _fail(record: dict, problem: str) -> InputError:
+    file, pos = _split_where(record)
+    return InputError(file, pos, problem)
+
+
+def _text(record: dict, key: str, required: bool = False) -> str | None:
+    value = record.get(key)
+    if value is None or value == "":
+        if required:
+            raise _fail(record, f"missing '{key}'; expected a non-empty string")
+        return None
+    if not isinstance(value, str):
+        raise _fail(record, f"expected '{key}' to be a string, found {type(value).__name__} {value!r}")
+    return value
+
+
+def _lower(value: str | None) -> str | None:
+    return value.lower() if value else None
+
+
+def _bool(record: dict, key: str) -> bool | None:
+    value = record.get(key)
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise _fail(record, f"expected '{key}' to be true or false, found {value!r}")
+
+
+def _intune_plan_status(record: dict) -> str | None:
+    """capabilityStatus of the Intune service plan: 'Enabled' wins, 'none' if absent, None if unknown."""
+    if "assignedPlans" not in record:
+        return None
+    plans = record["assignedPlans"] or []
+    if not isinstance(plans, list):
+        raise _fail(record, "expected 'assignedPlans' to be an array")
+    statuses = [
+        str(plan.get("capabilityStatus"))
+        for plan in plans
+        if isinstance(plan, dict) and str(plan.get("servicePlanId", "")).lower() == ids.INTUNE_SERVICE_PLAN_ID
+    ]
+    if "Enabled" in statuses:
+        return "Enabled"
+    return statuses[0] if statuses else "none"
+
+
+def entra_user_rows(records: Iterable[dict]) -> Iterator[tuple[tuple, list[tuple]]]:
+    """One entra_users row per Graph user, with its otherMails rows."""
+    for rec in records:
+        object_id = _text(rec, "id", required=True)
+        norm = ids.parse_guid(object_id)
+        if norm is None:
+            raise _fail(rec, f"'id' is {object_id!r}; expected an Entra objectId (a GUID)")
+        upn = _text(rec, "userPrincipalName")
+        mail = _text(rec, "mail")
+        immutable = _text(rec, "onPremisesImmutableId")
+        raw_guid = ids.decode_immutable_id(immutable)
+        other = rec.get("otherMails") or []
+        if not isinstance(other, list):
+            raise _fail(rec, "expected 'otherMails' to be an array of strings")
+        others = sorted({m.lower() for m in other if isinstance(m, str) and m})
+        row = (
+            object_id, norm, upn, _lower(upn), mail, _lower(mail), immutable,
+            ids.guid_windows(raw_guid) if raw_guid else None,
+            ids.guid_naive(raw_guid) if raw_guid else None,
+            _bool(rec, "accountEnabled"), _text(rec, "userType"), _text(rec, "displayName"),
+            _intune_plan_status(rec), rec.get("_where"),
+        )
+        yield row, [(norm, m) for m in others]
+
+
+def group_member_rows(group_id: str, records: Iterable[dict]) -> Iterator[tuple]:
+    for rec in records:
+        object_id = _text(rec, "id", required=True)
+        norm = ids.parse_guid(object_id)
+        if norm is None:
+            raise _fail(rec, f"'id' is {object_id!r}; expected an Entra objectId (a GUID)")
+        yield (group_id, norm, _text(rec, "userPrincipalName"), rec.get("_where"))
+
+
+def mm_user_rows(records: Iterable[dict]) -> Iterator[tuple]:
+    for rec in records:
+        user_id = _text(rec, "id", required=True)
+        auth_data = _text(rec, "auth_data")
+        hex_bytes = ids.parse_mattermost_hex(auth_data)
+        delete_at = rec.get("delete_at") or 0
+        if isinstance(delete_at, str) and delete_at.isdigit():
+            delete_at = int(delete_at)
+        if not isinstance(delete_at, int) or isinstance(delete_at, bool):
+            raise _fail(rec, f"expected 'delete_at' to be a number of milliseconds, found {delete_at!r}")
+        email = _text(rec, "email")
+        yield (
+            user_id, _text(rec, "username"), email, _lower(email), _text(rec, "auth_service") or "",
+            auth_data, _lower(auth_data), ids.parse_guid(auth_data),
+            ids.guid_windows(hex_bytes) if hex_bytes else None,
+            delete_at, bool(_bool(rec, "is_bot")), rec.get("_where"),
+        )
+
+
+def _ldap_text(entry: dict, attr: str) -> str | None:
+    values = entry["attributes"].get(attr.lower())
+    if not values:
+        return None
+    value = values[0]
+    if isinstance(value, str):
+        return value
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _fail(entry, f"attribute {attr} of {entry['dn']} is not UTF-8 text") from exc
+
+
+def _ldap_guid(entry: dict, attr: str) -> tuple[str | None, bytes | str | None]:
+    values = entry["attributes"].get(attr.lower())
+    if not values:
+        return None, None
+    raw = values[0]
+    guid = ids.directory_guid(raw)
+    if guid is None:
+        shown = raw.hex(" ") if isinstance(raw, bytes) and len(raw) < 64 else repr(raw)[:80]
+        raise _fail(entry, f"{attr} of {entry['dn']} is {shown}; expected a GUID (text) or 16 bytes")
+    return guid, raw
+
+
+def _as_stored(raw: bytes | str | None, guid: str | None) -> str | None:
+    """The attribute as text: GUID text exactly as stored, 16 raw bytes in canonical form."""
+    if isinstance(raw, bytes):
+        return guid if len(raw) == 16 else raw.decode("utf-8")
+    return raw
+
+
+def _id_attribute_value(entry: dict, attr: str | None) -> str | None:
+    """The value Mattermost would store as auth_data for this entry's LdapSettings.IdAttribute."""
+    if not attr:
+        return None
+    values = entry["attributes"].get(attr.lower())
+    if not values:
+        return None
+    raw = values[0]
+    if isinstance(raw, bytes):
+        if attr.lower() == "objectguid" and len(raw) == 16:
+            return ids.mattermost_hex(raw)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return "".join(f"\\{b:02x}" for b in raw)
+    return raw
+
+
+def ldap_user_rows(entries: Iterable[dict], id_attribute: str | None) -> Iterator[tuple]:
+    for entry in entries:
+        aad, aad_raw = _ldap_guid(entry, "msDS-aadObjectId")
+        object_guid_raw = (entry["attributes"].get("objectguid") or [None])[0]
+        object_guid = object_guid_naive = None
+        if object_guid_raw is not None:
+            if isinstance(object_guid_raw, bytes) and len(object_guid_raw) == 16:
+                object_guid = ids.guid_windows(object_guid_raw)
+                object_guid_naive = ids.guid_naive(object_guid_raw)
+            else:
+                object_guid, _ = _ldap_guid(entry, "objectGUID")
+        upn = _ldap_text(entry, "userPrincipalName")
+        mail = _ldap_text(entry, "mail")
+        id_value = _id_attribute_value(entry, id_attribute)
+        yield (
+            entry["dn"], _as_stored(aad_raw, aad), aad, object_guid, object_guid_naive, upn, _lower(upn), mail, _lower(mail),
+            _ldap_text(entry, "sAMAccountName"), id_value, _lower(id_value), entry.get("_where"),
+        )
+
+
+def _setting(config: dict, section: str, key: str) -> Any:
+    block = config.get(section)
+    return block.get(key) if isinstance(block, dict) else None
+
+
+def _setting_bool(config: dict, section: str, key: str) -> bool | None:
+    value = _setting(config, section, key)
+    if isinstance(value, str):
+        return value.lower() == "true"
+    return None if value is None else bool(value)
+
+
+def _setting_text(config: dict, section: str, key: str) -> str | None:
+    value = _setting(config, section, key)
+    return None if value is None else str(value)
+
+
+def mm_config_row(config: dict) -> tuple:
+    """The settings the rules read, from config.json or ``GET /api/v4/config``."""
+    return (
+        isinstance(config.get("IntuneSettings"), dict),
+        _setting_bool(config, "IntuneSettings", "Enable"),
+        _setting_text(config, "IntuneSettings", "TenantId"),
+        _setting_text(config, "IntuneSettings", "ClientId"),
+        _setting_text(config, "IntuneSettings", "AuthService"),
+        _setting_bool(config, "Office365Settings", "Enable"),
+        _setting_text(config, "Office365Settings", "DirectoryId"),
+        _setting_bool(config, "SamlSettings", "Enable"),
+        _setting_text(config, "SamlSettings", "IdAttribute"),
+        _setting_text(config, "SamlSettings", "EmailAttribute"),
+        _setting_bool(config, "SamlSettings", "EnableSyncWithLdap"),
+        _setting_bool(config, "LdapSettings", "Enable"),
+        _setting_text(config, "LdapSettings", "IdAttribute"),
+        _setting_text(config, "LdapSettings", "LoginIdAttribute"),
+        _setting_text(config, "LdapSettings", "EmailAttribute"),
+        _setting_text(config, "LdapSettings", "BaseDN"),
+        _setting_text(config, "LdapSettings", "UserFilter"),
+    )
+
+
+def mm_license_row(license_doc: dict) -> tuple:
+    """``GET /api/v4/license/client?format=old`` answers strings ("true"/"false")."""
+    licensed = license_doc.get("IsLicensed")
+    if isinstance(licensed, str):
+        licensed = licensed.lower() == "true"
+    sku = license_doc.get("SkuShortName")
+    return (bool(licensed), sku or None, license_doc.get("SkuName") or None)

@@ -1,0 +1,69 @@
+-- Which Entra user each Mattermost account belongs to, through the first identifier they share
+-- (issue 2, "Matching"): the step that matched tells the admin what the account is bound by today.
+--   1 objectid             auth_data = objectId exactly (what the server compares)
+--   2 objectid_normalised  equal only after normalising case, braces or hyphens
+--   3 email                auth_data = Entra mail or an otherMails entry (wins over UPN when equal)
+--   4 upn                  auth_data = userPrincipalName
+--   5 immutable_id         auth_data = onPremisesImmutableId
+--   6 object_guid          auth_data is the person's objectGUID (Windows, naive or \xx hex form),
+--                          known from their LDAP entry or decoded from their immutableId
+--   7 ldap_id_attribute    auth_data = the LdapSettings.IdAttribute value of the person's LDAP entry
+--   8 mattermost_email     nothing above; the account's email = Entra mail or UPN
+-- Bots are never evaluated, so they are never linked.
+CREATE OR REPLACE TEMP TABLE mm_links AS
+WITH m AS (
+    SELECT id, auth_data, auth_data_lower, auth_data_guid, auth_data_hex_guid, email_lower
+    FROM mm_users WHERE NOT is_bot
+),
+ldap_person AS (
+    SELECT l.*, k.object_id_norm AS person
+    FROM ldap_users l JOIN ldap_links k USING (dn)
+),
+guid_forms AS (  -- every objectGUID form known for a person, with where it came from
+    SELECT person AS object_id_norm, object_guid AS windows_form, object_guid_naive AS naive_form FROM ldap_person
+    WHERE object_guid IS NOT NULL
+    UNION
+    SELECT object_id_norm, immutable_guid, immutable_guid_naive FROM entra_users WHERE immutable_guid IS NOT NULL
+),
+candidates AS (
+    SELECT m.id, e.object_id_norm, 1 AS step FROM m JOIN entra_users e ON m.auth_data = e.object_id
+    UNION ALL
+    SELECT m.id, e.object_id_norm, 2 FROM m JOIN entra_users e ON m.auth_data_guid = e.object_id_norm
+    WHERE m.auth_data <> e.object_id
+    UNION ALL
+    SELECT m.id, e.object_id_norm, 3 FROM m JOIN entra_users e ON m.auth_data_lower = e.mail_lower
+    UNION ALL
+    SELECT m.id, o.object_id_norm, 3 FROM m JOIN entra_other_mails o ON m.auth_data_lower = o.email_lower
+    UNION ALL
+    SELECT m.id, e.object_id_norm, 4 FROM m JOIN entra_users e ON m.auth_data_lower = e.upn_lower
+    UNION ALL
+    SELECT m.id, e.object_id_norm, 5 FROM m JOIN entra_users e ON m.auth_data = e.immutable_id
+    UNION ALL
+    SELECT m.id, g.object_id_norm, 6 FROM m JOIN guid_forms g ON m.auth_data_guid = g.windows_form
+    UNION ALL
+    SELECT m.id, g.object_id_norm, 6 FROM m JOIN guid_forms g ON m.auth_data_guid = g.naive_form
+    UNION ALL
+    SELECT m.id, g.object_id_norm, 6 FROM m JOIN guid_forms g ON m.auth_data_hex_guid = g.windows_form
+    UNION ALL
+    SELECT m.id, p.person, 7 FROM m JOIN ldap_person p ON m.auth_data_lower = p.id_attribute_lower
+    UNION ALL
+    SELECT m.id, e.object_id_norm, 8 FROM m JOIN entra_users e ON m.email_lower = e.mail_lower
+    UNION ALL
+    SELECT m.id, e.object_id_norm, 8 FROM m JOIN entra_users e ON m.email_lower = e.upn_lower
+),
+best AS (
+    SELECT DISTINCT id, object_id_norm, step FROM candidates
+    QUALIFY step = min(step) OVER (PARTITION BY id)
+)
+SELECT
+    id AS mattermost_user_id,
+    min(object_id_norm) AS object_id_norm,  -- deterministic pick when a shared identifier is ambiguous
+    any_value(step) AS link_step,
+    CASE any_value(step)
+        WHEN 1 THEN 'objectid' WHEN 2 THEN 'objectid_normalised' WHEN 3 THEN 'email' WHEN 4 THEN 'upn'
+        WHEN 5 THEN 'immutable_id' WHEN 6 THEN 'object_guid' WHEN 7 THEN 'ldap_id_attribute'
+        ELSE 'mattermost_email'
+    END AS link_kind,
+    count(*) AS candidate_count
+FROM best
+GROUP BY id;

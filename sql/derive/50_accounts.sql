@@ -1,0 +1,35 @@
+-- Every non-bot Mattermost account with the Entra user it links to and its standing under Intune.
+CREATE OR REPLACE TEMP TABLE accounts AS
+SELECT
+    m.id, m.username, m.email, m.auth_service, m.auth_data, m.auth_data_guid,
+    m.delete_at = 0 AS active,
+    m.auth_service = c.selected_service AS on_selected,
+    c.selected_service,
+    k.link_step, k.link_kind, k.candidate_count,
+    e.object_id AS entra_object_id,
+    e.object_id_norm AS entra_object_id_norm,
+    e.upn AS entra_upn,
+    e.mail AS entra_mail,
+    e.immutable_id AS entra_immutable_id,
+    e.account_enabled AS entra_enabled,
+    t.object_id_norm IS NOT NULL AS targeted
+FROM mm_users m
+LEFT JOIN mm_links k ON k.mattermost_user_id = m.id
+LEFT JOIN entra_users e ON e.object_id_norm = k.object_id_norm
+LEFT JOIN targeted t ON t.object_id_norm = k.object_id_norm
+LEFT JOIN v_config c ON true
+WHERE NOT m.is_bot;
+
+-- Active accounts of the selected service in the findings shape, for the rules that differ only
+-- in which identifier the account is bound by (USER_AUTHDATA_*).
+CREATE OR REPLACE TEMP VIEW v_selected_account_findings AS
+SELECT 'user' AS subject_type, entra_object_id, id AS mattermost_user_id,
+       entra_upn AS user_principal_name, email,
+       format('auth_data = "{}" ({} account {}, linked by {})', auth_data, auth_service, username,
+              link_kind) AS observed,
+       entra_object_id AS expected,
+       format('Set auth_data of {} account {} ({}) to {}', auth_service, username, id,
+              entra_object_id) AS remediation,
+       link_step
+FROM accounts
+WHERE active AND on_selected;

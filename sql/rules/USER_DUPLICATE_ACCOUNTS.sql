@@ -1,0 +1,26 @@
+-- rule: USER_DUPLICATE_ACCOUNTS
+-- severity: warning
+-- title: One person, several active Mattermost accounts
+-- depends_on: mattermost_users, entra_users, mattermost_config
+-- predicted_error: Enrollment succeeds only for the account bound by the objectId; the user may sign in to the other one and lose data when it is wiped
+-- remediation: Keep the account bound by the objectId; deactivate or merge the others (mmctl user deactivate)
+-- One finding per active account of a person with two or more, at least one on the selected service.
+WITH people AS (
+    SELECT entra_object_id_norm
+    FROM accounts
+    WHERE active AND entra_object_id_norm IS NOT NULL
+    GROUP BY entra_object_id_norm
+    HAVING count(*) >= 2 AND bool_or(on_selected)
+)
+SELECT 'user' AS subject_type, a.entra_object_id, a.id AS mattermost_user_id,
+       a.entra_upn AS user_principal_name, a.email,
+       format('{} account {} linked by {}; {} active accounts for this person: {}',
+              CASE WHEN a.auth_service = '' THEN 'email' ELSE a.auth_service END, a.username, a.link_kind,
+              count(*) OVER w, string_agg(a.username, ', ') OVER w) AS observed,
+       'one active account, on the selected auth service, bound by the objectId' AS expected,
+       NULL AS remediation
+FROM accounts a
+JOIN people p USING (entra_object_id_norm)
+WHERE a.active
+WINDOW w AS (PARTITION BY a.entra_object_id_norm ORDER BY a.username
+             ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING);

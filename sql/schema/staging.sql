@@ -1,0 +1,116 @@
+-- Staging tables: one run's snapshot of every source, as the rules see it.
+-- Created empty for every run, so views and rules always compile; a source that was not read
+-- is marked unavailable in run_inputs and the rules depending on it are skipped.
+-- *_lower / *_norm columns are single-value normal forms computed while loading
+-- (reconcile/staging.py); raw values are kept beside them because the server compares exactly.
+
+CREATE TEMP TABLE entra_users (
+    object_id            VARCHAR NOT NULL,  -- Graph id as exported
+    object_id_norm       VARCHAR NOT NULL,  -- canonical GUID
+    upn                  VARCHAR,
+    upn_lower            VARCHAR,
+    mail                 VARCHAR,
+    mail_lower           VARCHAR,
+    immutable_id         VARCHAR,           -- onPremisesImmutableId as exported
+    immutable_guid       VARCHAR,           -- objectGUID decoded from it, Windows form
+    immutable_guid_naive VARCHAR,           -- the same bytes read in naive byte order
+    account_enabled      BOOLEAN,
+    user_type            VARCHAR,
+    display_name         VARCHAR,
+    intune_plan_status   VARCHAR,           -- NULL unknown, 'Enabled', another capabilityStatus, or 'none'
+    source_ref           VARCHAR
+);
+
+CREATE TEMP TABLE entra_other_mails (
+    object_id_norm VARCHAR NOT NULL,
+    email_lower    VARCHAR NOT NULL
+);
+
+CREATE TEMP TABLE entra_group_members (
+    group_id       VARCHAR NOT NULL,
+    object_id_norm VARCHAR NOT NULL,
+    upn            VARCHAR,
+    source_ref     VARCHAR
+);
+
+CREATE TEMP TABLE mm_users (
+    id                 VARCHAR NOT NULL,
+    username           VARCHAR,
+    email              VARCHAR,
+    email_lower        VARCHAR,
+    auth_service       VARCHAR,           -- '' for email/password accounts
+    auth_data          VARCHAR,           -- exact stored value
+    auth_data_lower    VARCHAR,
+    auth_data_guid     VARCHAR,           -- canonical GUID when auth_data is GUID-shaped in any form
+    auth_data_hex_guid VARCHAR,           -- Windows-form GUID when auth_data is \xx\xx.. hex (LDAP objectGUID)
+    delete_at          BIGINT NOT NULL,   -- 0 = active
+    is_bot             BOOLEAN NOT NULL,
+    source_ref         VARCHAR
+);
+
+CREATE TEMP TABLE ldap_users (
+    dn                 VARCHAR NOT NULL,
+    aad_object_id_raw  VARCHAR,           -- msDS-aadObjectId as stored (text, or canonical form of 16 bytes)
+    aad_object_id      VARCHAR,           -- canonical GUID
+    object_guid        VARCHAR,           -- objectGUID, Windows form
+    object_guid_naive  VARCHAR,           -- objectGUID, naive byte order
+    upn                VARCHAR,
+    upn_lower          VARCHAR,
+    mail               VARCHAR,
+    mail_lower         VARCHAR,
+    sam_account_name   VARCHAR,
+    id_attribute_value VARCHAR,           -- value of LdapSettings.IdAttribute as Mattermost would store it
+    id_attribute_lower VARCHAR,
+    source_ref         VARCHAR
+);
+
+CREATE TEMP TABLE mm_config (
+    intune_present          BOOLEAN,
+    intune_enable           BOOLEAN,
+    intune_tenant_id        VARCHAR,
+    intune_client_id        VARCHAR,
+    intune_auth_service     VARCHAR,
+    office365_enable        BOOLEAN,
+    office365_directory_id  VARCHAR,
+    saml_enable             BOOLEAN,
+    saml_id_attribute       VARCHAR,
+    saml_email_attribute    VARCHAR,
+    saml_sync_with_ldap     BOOLEAN,
+    ldap_enable             BOOLEAN,
+    ldap_id_attribute       VARCHAR,
+    ldap_login_id_attribute VARCHAR,
+    ldap_email_attribute    VARCHAR,
+    ldap_base_dn            VARCHAR,
+    ldap_user_filter        VARCHAR
+);
+
+CREATE TEMP TABLE mm_license (
+    is_licensed    BOOLEAN,
+    sku_short_name VARCHAR,
+    sku_name       VARCHAR
+);
+
+-- Which inputs this run read: rules list their needs in depends_on and are skipped without them.
+CREATE TEMP TABLE run_inputs (
+    name      VARCHAR PRIMARY KEY,            -- entra_users, entra_licenses, entra_groups, ...
+    available BOOLEAN NOT NULL,
+    file      VARCHAR,
+    rows      BIGINT,
+    note      VARCHAR
+);
+
+-- The run's findings, filled by the rule runner (reconcile/rules.py) in the findings contract.
+CREATE TEMP TABLE findings (
+    run_id              VARCHAR NOT NULL,
+    rule_id             VARCHAR NOT NULL,
+    severity            VARCHAR NOT NULL,
+    subject_type        VARCHAR NOT NULL,
+    entra_object_id     VARCHAR,
+    mattermost_user_id  VARCHAR,
+    user_principal_name VARCHAR,
+    email               VARCHAR,
+    observed            VARCHAR,
+    expected            VARCHAR,
+    predicted_error     VARCHAR,
+    remediation         VARCHAR
+);

@@ -1,0 +1,49 @@
+-- The kept history: one row per committed run, its rule outcomes, findings and readiness.
+-- Snapshots of the staging tables (stg_<table>, tagged with run_id) are created by the store
+-- on first use from the staging definitions, and pruned to the most recent runs.
+
+CREATE TABLE IF NOT EXISTS runs (
+    run_id        VARCHAR PRIMARY KEY,
+    started_at    TIMESTAMPTZ NOT NULL,
+    finished_at   TIMESTAMPTZ NOT NULL,
+    status        VARCHAR NOT NULL,     -- complete | partial
+    input_dir     VARCHAR,
+    targeting     VARCHAR,
+    tool_version  VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS rule_results (
+    run_id        VARCHAR NOT NULL,
+    rule_id       VARCHAR NOT NULL,
+    severity      VARCHAR NOT NULL,
+    status        VARCHAR NOT NULL,     -- ran | skipped
+    finding_count BIGINT,
+    skip_reason   VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS findings (
+    run_id              VARCHAR NOT NULL,
+    rule_id             VARCHAR NOT NULL,
+    severity            VARCHAR NOT NULL,
+    subject_type        VARCHAR NOT NULL,
+    entra_object_id     VARCHAR,
+    mattermost_user_id  VARCHAR,
+    user_principal_name VARCHAR,
+    email               VARCHAR,
+    observed            VARCHAR,
+    expected            VARCHAR,
+    predicted_error     VARCHAR,
+    remediation         VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS readiness (
+    run_id              VARCHAR NOT NULL,
+    entra_object_id     VARCHAR,
+    mattermost_user_id  VARCHAR,
+    user_principal_name VARCHAR,
+    email               VARCHAR,
+    status              VARCHAR NOT NULL,
+    predicted_error     VARCHAR,
+    rule_ids            VARCHAR,
+    fix                 VARCHAR
+);
