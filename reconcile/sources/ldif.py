@@ -1,0 +1,267 @@
+"""Streaming reader for LDIF exports of AD / Entra Domain Services (ldapsearch, ldifde -f).
+
+We parse LDIF ourselves rather than use python-ldap's ``ldif`` module or ldif3 because:
+
+* errors must name the line, so the directory team can fix the export without reading our code;
+* ldapsearch reports a size- or admin-limited search only in its ``result:`` trailer, a record that
+  LDIF libraries skip or reject; an export cut short must not pass as complete, or every user missing
+  from it would surface as a finding;
+* values stay raw bytes, like ldap3's ``raw_attributes``, so binary attributes such as objectGUID reach
+  :mod:`reconcile.identifiers` untouched whatever tool wrote the file.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from reconcile.errors import InputError
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+# RFC 4512 names are letters, digits and '-' (or an OID); '_' tolerates directories that stretch it.
+_NAME_RE = re.compile(rb"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_COOKIE_RE = re.compile(rb"\bcookie=(\S*)")
+_LIMIT_RESULTS = {3, 4, 11}  # timeLimitExceeded, sizeLimitExceeded, adminLimitExceeded
+
+_CHANGE_FILE = "expected an export (ldapsearch or ldifde -f), but this is an LDIF change file"
+_NO_RESULT = (
+    "the file starts with ldapsearch's '# extended LDIF' header but does not end with its "
+    "'result:' line; the export looks truncated"
+)
+_MORE_PAGES = (
+    "the last paged-results cookie is not empty, so ldapsearch stopped before the last page; "
+    "the export is incomplete"
+)
+
+
+def read_ldif(path: Path, display_name: str | None = None) -> Iterator[dict]:
+    """Yield one dict per entry: {"dn": str, "attributes": {name: list[bytes]}, "_where": "<name> line N"}.
+
+    Names are lowercased without options; "_where" points at the entry's dn: line. Entries come out as
+    soon as their record ends, so memory is bounded by the largest entry rather than by the file.
+    Anything that is not a complete export raises InputError naming the file and line.
+    """
+    file = display_name or path.name
+    with path.open("rb") as raw:
+        yield from _Reader(file).entries(_unfold(_lines(raw, file), file))
+
+
+def _lines(raw: BinaryIO, file: str) -> Iterator[tuple[int, bytes]]:
+    """Numbered lines as UTF-8 bytes without their line ending.
+
+    ldifde -u writes UTF-16 with a BOM; every other tool writes UTF-8 (ldifde without -u base64-encodes
+    non-ASCII). Working in bytes keeps base64 values and line numbers exact.
+    """
+    head = raw.read(3)
+    bom, encoding = next(((b, e) for b, e in _BOMS if head.startswith(b)), (b"", "utf-8"))
+    raw.seek(len(bom))
+    lines: Iterable[bytes] = raw
+    if encoding != "utf-8":
+        lines = (text.encode("utf-8") for text in io.TextIOWrapper(raw, encoding=encoding, newline="\n"))
+    lineno = 0
+    try:
+        for lineno, line in enumerate(lines, 1):
+            if not line.endswith(b"\n"):
+                raise InputError(
+                    file,
+                    f"line {lineno}",
+                    "the file ends in the middle of a line; the export looks truncated",
+                )
+            if b"\0" in line:
+                raise InputError(
+                    file,
+                    f"line {lineno}",
+                    "contains NUL bytes; expected UTF-8 text (this looks like UTF-16 without a byte-order "
+                    "mark: save the export as UTF-8, or as UTF-16 with a BOM as ldifde -u does)",
+                )
+            yield lineno, line[:-2] if line.endswith(b"\r\n") else line[:-1]
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            file,
+            f"after line {lineno}",
+            f"expected {encoding} text, as the file's byte-order mark says: {exc}",
+        ) from exc
+
+
+def _unfold(lines: Iterable[tuple[int, bytes]], file: str) -> Iterator[tuple[int, bytes | None]]:
+    """Join folded lines (a leading space continues the previous line, comments included).
+
+    Yields (number of the first physical line, logical line); None stands for a blank line, and one
+    more None marks the end of the file so the last record is closed like any other.
+    """
+    start = lineno = 0
+    parts: list[bytes] = []
+    for lineno, line in lines:
+        if line.startswith(b" "):
+            if not parts:
+                raise InputError(
+                    file,
+                    f"line {lineno}",
+                    "expected 'attribute: value'; a line starting with a space continues the previous "
+                    "line, and there is none to continue",
+                )
+            parts.append(line[1:])
+            continue
+        if parts:
+            yield start, b"".join(parts)
+        start, parts = lineno, [line] if line else []
+        if not line:
+            yield lineno, None
+    if parts:
+        yield start, b"".join(parts)
+    yield lineno, None
+
+
+class _Reader:
+    """Turns logical lines into entries, remembering what tells a complete export from a cut-off one."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.extended = False  # ldapsearch without -L: its 'result:' trailer must close the file
+        self.unfinished: str | None = None  # why the file may not end here, if it may not
+
+    def entries(self, lines: Iterable[tuple[int, bytes | None]]) -> Iterator[dict]:
+        record: list[tuple[int, bytes]] = []
+        lineno = 0
+        for lineno, line in lines:
+            if line is None:
+                entry = self._record(record) if record else None
+                record = []
+                if entry is not None:
+                    yield entry
+            elif line.startswith(b"#"):
+                self._comment(line)
+            else:
+                record.append((lineno, line))
+        if self.unfinished:
+            raise InputError(self.file, f"end of file (line {lineno})", self.unfinished)
+
+    def _comment(self, line: bytes) -> None:
+        """ldapsearch's comments are the only sign of its output mode and, with -LLL, of paging."""
+        if line.rstrip() == b"# extended LDIF":
+            self.extended = True
+            self.unfinished = _NO_RESULT
+        elif line.startswith(b"# pagedresults:"):
+            self._page_cookie(line)
+
+    def _page_cookie(self, text: bytes) -> None:
+        """ldapsearch asks for another page while the cookie is non-empty; the last page's is empty."""
+        match = _COOKIE_RE.search(text)
+        if match and match.group(1):
+            self.unfinished = _MORE_PAGES
+        elif self.unfinished == _MORE_PAGES:
+            self.unfinished = None
+
+    def _record(self, record: list[tuple[int, bytes]]) -> dict | None:
+        lineno, line = record[0]
+        name, value = self._parse(line, f"line {lineno}")
+        if name == "version":  # allowed at the top; ldapsearch -L repeats it on every page
+            if value != b"1":
+                raise InputError(self.file, f"line {lineno}", "expected 'version: 1' (RFC 2849)")
+            record = record[1:]
+            if not record:
+                return None
+            lineno, line = record[0]
+            name, value = self._parse(line, f"line {lineno}")
+        if name in ("search", "extended"):  # ldapsearch's search result, or a message from the server
+            self._result(record, closes_search=name == "search")
+            return None
+        if name == "ref":  # a search reference points at another server; it holds no entry
+            return None
+        if name != "dn":
+            raise InputError(
+                self.file, f"line {lineno}", f"expected 'dn:' to start the entry, found '{name}:'"
+            )
+        dn = self._text(value, f"line {lineno}", "the DN")
+        attributes: dict[str, list[bytes]] = {}
+        for n, line in record[1:]:
+            where = f"line {n}, entry {dn}"
+            name, value = self._parse(line, where)
+            if name == "dn":
+                raise InputError(self.file, where, "expected a blank line before the next entry's 'dn:'")
+            if name == "changetype" and not attributes:
+                if value.strip().lower() == b"add":  # ldifde -f writes it into every exported entry
+                    continue
+                raise InputError(self.file, where, f"{_CHANGE_FILE} ('changetype: {_show(value)}')")
+            attributes.setdefault(name, []).append(value)
+        if self.extended:
+            self.unfinished = _NO_RESULT
+        return {"dn": dn, "attributes": attributes, "_where": f"{self.file} line {lineno}"}
+
+    def _result(self, record: list[tuple[int, bytes]], closes_search: bool) -> None:
+        """Only ldapsearch's 'result:' line says whether the server returned everything.
+
+        A server message (such as a notice of disconnection) carries a result too, but never ends the search.
+        """
+        fields = [(n, *self._parse(line, f"line {n}")) for n, line in record]
+        detail = "".join(f" ({_show(v)})" for _, name, v in fields if name == "text")
+        for lineno, name, value in fields:
+            if name == "result":
+                code = value.split(b" ", 1)[0]
+                if not code.isdigit():
+                    raise InputError(self.file, f"line {lineno}", "expected 'result: <code> <message>'")
+                if int(code) != 0:
+                    hint = "Fix what it reports"
+                    if int(code) in _LIMIT_RESULTS:
+                        hint = "Page the search (ldapsearch -E pr=1000/noprompt) or raise the server's limit"
+                    raise InputError(
+                        self.file,
+                        f"line {lineno}",
+                        f"ldapsearch reported 'result: {_show(value)}'{detail}: the server ended the search "
+                        f"early, so the export is incomplete. {hint}, then export again",
+                    )
+                if closes_search:
+                    self.unfinished = None
+            elif name == "pagedresults":
+                self._page_cookie(value)
+
+    def _parse(self, line: bytes, where: str) -> tuple[str, bytes]:
+        """Split 'name: text' or 'name:: base64' into the bare lowercased name and the raw value."""
+        if line == b"-":
+            raise InputError(self.file, where, f"{_CHANGE_FILE} ('-' separates modifications)")
+        raw_name, colon, rest = line.partition(b":")
+        if not colon:
+            raise InputError(self.file, where, f"expected 'attribute: value', found '{_show(line)}'")
+        name = raw_name.split(b";", 1)[0]  # attribute options: objectGUID;binary is objectGUID
+        if not _NAME_RE.fullmatch(name):
+            problem = (
+                "the attribute name is empty" if not name else f"'{_show(raw_name)}' is not an attribute name"
+            )
+            raise InputError(self.file, where, f"expected 'attribute: value'; {problem}")
+        shown = name.decode("ascii")
+        if rest.startswith(b":"):
+            try:
+                return shown.lower(), base64.b64decode(rest[1:].strip(b" "), validate=True)
+            except binascii.Error as exc:
+                raise InputError(self.file, where, f"expected base64 after '{shown}::' ({exc})") from exc
+        if rest.startswith(b"<"):
+            raise InputError(
+                self.file,
+                where,
+                f"'{shown}:<' (value read from a URL) is not supported; expected the value inline",
+            )
+        value = rest.lstrip(b" ")
+        self._text(value, where, "the DN" if shown.lower() == "dn" else f"the value of '{shown}'")
+        return shown.lower(), value
+
+    def _text(self, value: bytes, where: str, what: str) -> str:
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                self.file,
+                where,
+                f"{what} is not valid UTF-8 ({exc.reason} at byte {exc.start}); expected UTF-8 text, "
+                "with binary values base64-encoded as 'name:: ...'",
+            ) from exc
+
+
+def _show(raw: bytes, limit: int = 80) -> str:
+    """Bytes for an error message: readable whatever they hold, and never a whole jpegPhoto."""
+    text = raw.decode("utf-8", "replace")
+    return text if len(text) <= limit else text[:limit] + "..."
