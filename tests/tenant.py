@@ -1,0 +1,160 @@
+"""Build small tenants inline and audit them: the fixture language of the rule tests.
+
+A Tenant holds the export files as Python data; ``write`` lays them out as a directory team
+would hand them over, and ``audit`` runs the real pipeline (real DuckDB, real files) on them.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconcile.audit import AuditResult, run_audit
+
+INTUNE_PLAN = {"capabilityStatus": "Enabled", "service": "SCO",
+               "servicePlanId": "c1ec4a95-1f05-45b3-a911-aa3fa01094f5",
+               "assignedDateTime": "2024-01-01T00:00:00Z"}
+TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+CLIENT_ID = "0e1a4c3d-8f5b-4d2a-9c6e-7b8a9f0e1d2c"
+OBJECTIDENTIFIER = "http://schemas.microsoft.com/identity/claims/objectidentifier"
+
+
+def oid(n: int) -> str:
+    """A stable, readable objectId for test user n."""
+    return str(uuid.UUID(int=n + 0xA1B2C3D4_E5F6_4A7B_8C9D_000000000000))
+
+
+def mm_id(n: int) -> str:
+    """A 26-character Mattermost id for account n."""
+    return f"{n:026d}".replace("0", "a")
+
+
+def entra_user(n: int, name: str | None = None, **overrides) -> dict:
+    name = name or f"user{n}"
+    user = {
+        "id": oid(n), "userPrincipalName": f"{name}@contoso.com", "mail": f"{name}@contoso.com",
+        "otherMails": [], "onPremisesImmutableId": None, "accountEnabled": True, "userType": "Member",
+        "displayName": name.title(), "assignedPlans": [INTUNE_PLAN],
+    }
+    user.update(overrides)
+    return user
+
+
+def mm_user(n: int, name: str | None = None, auth_data: str | None = None, auth_service: str = "saml",
+            **overrides) -> dict:
+    name = name or f"user{n}"
+    user = {"id": mm_id(n), "username": name, "email": f"{name}@contoso.com",
+            "auth_service": auth_service, "auth_data": auth_data if auth_data is not None else oid(n),
+            "delete_at": 0, "is_bot": False, "roles": "system_user"}
+    user.update(overrides)
+    return user
+
+
+def config(auth_service: str = "saml", **sections) -> dict:
+    """A config.json that passes every config rule; override whole sections with keyword args."""
+    doc = {
+        "ServiceSettings": {"SiteURL": "https://chat.contoso.com"},
+        "IntuneSettings": {"Enable": True, "TenantId": TENANT_ID, "ClientId": CLIENT_ID,
+                           "AuthService": auth_service},
+        "SamlSettings": {"Enable": auth_service == "saml", "IdAttribute": OBJECTIDENTIFIER,
+                         "EmailAttribute": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"},
+        "Office365Settings": {"Enable": auth_service == "office365", "DirectoryId": TENANT_ID},
+        "LdapSettings": {"Enable": False, "IdAttribute": "msDS-aadObjectId"},
+    }
+    for section, values in sections.items():
+        doc[section] = {**doc.get(section, {}), **values}
+    return doc
+
+
+LICENSE_ADVANCED = {"IsLicensed": "true", "SkuShortName": "advanced", "SkuName": "Enterprise Advanced"}
+
+
+@dataclass
+class Tenant:
+    entra: list[dict] | None = field(default_factory=list)
+    mattermost: list[dict] | None = field(default_factory=list)
+    config: dict | None = field(default_factory=config)
+    license: dict | None = field(default_factory=lambda: dict(LICENSE_ADVANCED))
+    groups: dict[str, list[dict]] | None = None
+    ldif: str | None = None
+    entra_csv: list[dict] | None = None
+
+    def write(self, directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        if self.entra is not None:
+            _dump(directory / "entra_users.json", {"value": self.entra})
+        if self.entra_csv is not None:
+            with (directory / "entra_users.csv").open("w", newline="", encoding="utf-8-sig") as handle:
+                writer = csv.DictWriter(handle, fieldnames=list(self.entra_csv[0]))
+                writer.writeheader()
+                writer.writerows(self.entra_csv)
+        if self.mattermost is not None:
+            _dump(directory / "mattermost_users.json", self.mattermost)
+        if self.config is not None:
+            _dump(directory / "mattermost_config.json", self.config)
+        if self.license is not None:
+            _dump(directory / "mattermost_license.json", self.license)
+        if self.groups is not None:
+            (directory / "entra_groups").mkdir(exist_ok=True)
+            for group_id, members in self.groups.items():
+                _dump(directory / "entra_groups" / f"{group_id}.json", {"value": members})
+        if self.ldif is not None:
+            (directory / "ldap_users.ldif").write_text(self.ldif, encoding="utf-8")
+        return directory
+
+
+def _dump(path: Path, data: object) -> None:
+    path.write_text(json.dumps(data, indent=1), encoding="utf-8")
+
+
+@dataclass
+class Outcome:
+    result: AuditResult
+    findings: list[dict]
+    readiness: list[dict]
+
+    def rule(self, rule_id: str) -> list[dict]:
+        return [f for f in self.findings if f["rule_id"] == rule_id]
+
+    def fired(self) -> set[str]:
+        return {f["rule_id"] for f in self.findings}
+
+    def status_of(self, entra_object_id: str | None = None, mattermost_user_id: str | None = None) -> str:
+        rows = [r for r in self.readiness
+                if (entra_object_id is None or r["entra_object_id"] == entra_object_id)
+                and (mattermost_user_id is None or r["mattermost_user_id"] == mattermost_user_id)]
+        assert len(rows) == 1, f"expected one readiness row, found {rows}"
+        return rows[0]["status"]
+
+
+def audit(tenant: Tenant, tmp_path: Path, **kwargs) -> Outcome:
+    """Write the tenant and run the real audit on it; returns findings and readiness as dicts."""
+    input_dir = tenant.write(tmp_path / "export")
+    out = tmp_path / "out"
+    return load_outcome(run_audit(input_dir, out, tmp_path / "store.duckdb", **kwargs))
+
+
+def load_outcome(result: AuditResult) -> Outcome:
+    """Read back the report files a run wrote (what users see), not its internals."""
+    out = result.output_dir
+    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    with (out / "readiness.csv").open(encoding="utf-8-sig", newline="") as handle:
+        readiness = [{k: (v or None) for k, v in row.items()} for row in csv.DictReader(handle)]
+    return Outcome(result, findings, readiness)
+
+
+def ldif_entry(dn: str, **attrs: str | bytes | list) -> str:
+    """One LDIF entry; bytes values are written base64 (``attr::``) as ldapsearch does."""
+    lines = [f"dn: {dn}"]
+    for name, value in attrs.items():
+        name = name.replace("_", "-") if name.lower().startswith("msds") else name
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, bytes):
+                lines.append(f"{name}:: {base64.b64encode(item).decode()}")
+            else:
+                lines.append(f"{name}: {item}")
+    return "\n".join(lines) + "\n\n"
