@@ -23,7 +23,14 @@ from reconcile.paths import sql_dir
 from reconcile.report.csv_report import write_query_csv
 from reconcile.report.json_report import write_json, write_query_json
 from reconcile.rules import FINDINGS_COLUMNS, RuleResult, load_rules, run_rules
-from reconcile.store import SNAPSHOT_TABLES, attach_store, create_staging, open_workspace, run_sql_file, scalar
+from reconcile.store import (
+    SNAPSHOT_TABLES,
+    attach_store,
+    create_staging,
+    open_workspace,
+    run_sql_file,
+    scalar,
+)
 
 FAIL_ON_LEVELS = ("blocking", "warning", "info", "never")
 READINESS_COLUMNS = (

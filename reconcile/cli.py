@@ -97,7 +97,8 @@ def list_rules_command() -> None:
     from rich.table import Table
 
     table = Table()
-    for name in ("rule", "severity", "depends_on", "title"):
+    table.add_column("rule", no_wrap=True)
+    for name in ("severity", "depends_on", "title"):
         table.add_column(name)
     for rule in load_rules():
         table.add_row(rule.rule_id, rule.severity, ", ".join(rule.depends_on), rule.title)

@@ -201,7 +201,8 @@ def ldap_user_rows(entries: Iterable[dict], id_attribute: str | None) -> Iterato
         mail = _ldap_text(entry, "mail")
         id_value = _id_attribute_value(entry, id_attribute)
         yield (
-            entry["dn"], _as_stored(aad_raw, aad), aad, object_guid, object_guid_naive, upn, _lower(upn), mail, _lower(mail),
+            entry["dn"], _as_stored(aad_raw, aad), aad, object_guid, object_guid_naive,
+            upn, _lower(upn), mail, _lower(mail),
             _ldap_text(entry, "sAMAccountName"), id_value, _lower(id_value), entry.get("_where"),
         )
 

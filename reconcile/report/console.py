@@ -12,8 +12,10 @@ _STYLE = {"blocking": "bold red", "warning": "yellow", "info": "cyan"}
 
 def print_summary(result: AuditResult, console: Console) -> None:
     rules = Table(title=f"reconcile run {result.run_id}", title_justify="left")
-    for name, justify in (("rule", "left"), ("severity", "left"), ("findings", "right"), ("title", "left")):
-        rules.add_column(name, justify=justify)
+    rules.add_column("rule", no_wrap=True)
+    rules.add_column("severity")
+    rules.add_column("findings", justify="right")
+    rules.add_column("title")
     fired = [r for r in result.rule_results if r.status == "ran" and r.finding_count]
     order = {"blocking": 0, "warning": 1, "info": 2}
     for res in sorted(fired, key=lambda r: (order[r.rule.severity], r.rule.rule_id)):
