@@ -21,6 +21,7 @@ from reconcile.errors import ExitCode
 from reconcile.inputs import InputInfo, load_export_dir
 from reconcile.paths import sql_dir
 from reconcile.report.csv_report import write_query_csv
+from reconcile.report.html_report import write_html
 from reconcile.report.json_report import write_json, write_query_json
 from reconcile.rules import FINDINGS_COLUMNS, RuleResult, load_rules, run_rules
 from reconcile.store import (
@@ -222,3 +223,4 @@ def _write_outputs(con: duckdb.DuckDBPyConnection, result: AuditResult) -> None:
     write_query_csv(con, f"SELECT {', '.join(READINESS_COLUMNS)} FROM temp.readiness",
                     READINESS_COLUMNS, out / "readiness.csv")
     write_json(result.summary, out / "summary.json")
+    write_html(con, result.summary, out / "report.html")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import stat
 
 import duckdb
@@ -56,7 +57,8 @@ def test_reports_and_store_are_owner_only(tmp_path):
     out = tmp_path / "out"
     assert _invoke("audit", "--input-dir", str(export), "--output-dir", str(out), "-q").exit_code == 0
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
-    for name in ("findings.csv", "findings.json", "readiness.csv", "summary.json", "reconcile.duckdb"):
+    for name in ("findings.csv", "findings.json", "readiness.csv", "summary.json", "report.html",
+                 "reconcile.duckdb"):
         assert stat.S_IMODE((out / name).stat().st_mode) == 0o600, name
     assert not list(out.glob("*.tmp"))
 
@@ -113,3 +115,15 @@ def test_list_rules_and_version():
     for rule in load_rules():
         assert rule.rule_id in listing.output
     assert "0.1.0" in _invoke("--version").output
+
+
+def test_html_report_is_self_contained_and_escaped(tmp_path):
+    tenant = Tenant(entra=[entra_user(1)],
+                    mattermost=[mm_user(1, auth_data="<script>alert(1)</script>")])
+    export = tenant.write(tmp_path / "export")
+    _invoke("audit", "--input-dir", str(export), "--output-dir", str(tmp_path / "out"), "-q")
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "USER_AUTHDATA_MISMATCH" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<link" not in html and "src=" not in html and "@import" not in html
+    assert all(ref.startswith("#") for ref in re.findall(r"href='([^']*)'", html))

@@ -41,4 +41,5 @@ def print_summary(result: AuditResult, console: Console) -> None:
     if changes is not None:
         console.print(f"since run {result.summary['previous_run_id']}: {changes['new']:,} new finding(s), "
                       f"{changes['resolved']:,} resolved")
-    console.print(f"reports in {result.output_dir} (findings.csv, findings.json, readiness.csv, summary.json)")
+    console.print(f"reports in {result.output_dir}: findings.csv, findings.json, readiness.csv, summary.json, "
+                  "report.html")
