@@ -96,3 +96,10 @@ def test_exit_code_for(counts, fail_on, expected):
 
 def test_partial_run_exit_code_wins():
     assert exit_code_for({"blocking": 1}, "blocking", partial=True) == ExitCode.PARTIAL
+
+
+def test_every_sample_finding_says_what_was_observed_and_expected(sample_outcome):
+    assert sample_outcome.findings
+    for finding in sample_outcome.findings:
+        assert finding["observed"] and finding["expected"], finding
+        assert finding["predicted_error"] and finding["remediation"], finding

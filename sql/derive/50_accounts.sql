@@ -2,6 +2,9 @@
 CREATE OR REPLACE TEMP TABLE accounts AS
 SELECT
     m.id, m.username, m.email, m.auth_service, m.auth_data, m.auth_data_guid,
+    -- for messages: format() returns NULL when any argument is NULL, so every part is non-null
+    CASE WHEN m.auth_service = '' THEN 'email' ELSE m.auth_service END || ' account '
+        || coalesce(m.username, m.id) AS account_label,
     m.delete_at = 0 AS active,
     m.auth_service = c.selected_service AS on_selected,
     c.selected_service,
@@ -25,11 +28,10 @@ WHERE NOT m.is_bot;
 CREATE OR REPLACE TEMP VIEW v_selected_account_findings AS
 SELECT 'user' AS subject_type, entra_object_id, id AS mattermost_user_id,
        entra_upn AS user_principal_name, email,
-       format('auth_data = "{}" ({} account {}, linked by {})', auth_data, auth_service, username,
+       format('auth_data = "{}" ({}, linked by {})', coalesce(auth_data, ''), account_label,
               link_kind) AS observed,
        entra_object_id AS expected,
-       format('Set auth_data of {} account {} ({}) to {}', auth_service, username, id,
-              entra_object_id) AS remediation,
+       format('Set auth_data of {} ({}) to {}', account_label, id, entra_object_id) AS remediation,
        link_step
 FROM accounts
 WHERE active AND on_selected;

@@ -7,8 +7,8 @@
 -- One finding per deactivated account of a targeted person who has no active account at all.
 SELECT 'user' AS subject_type, a.entra_object_id, a.id AS mattermost_user_id,
        a.entra_upn AS user_principal_name, a.email,
-       format('{} account {} deactivated at {}', CASE WHEN a.auth_service = '' THEN 'email' ELSE a.auth_service END,
-              a.username, strftime(make_timestamp(m.delete_at * 1000), '%Y-%m-%d')) AS observed,
+       format('{} deactivated on {}', a.account_label,
+              strftime(make_timestamp(m.delete_at * 1000), '%Y-%m-%d')) AS observed,
        'an active account of the selected auth service' AS expected, NULL AS remediation
 FROM accounts a
 JOIN mm_users m ON m.id = a.id

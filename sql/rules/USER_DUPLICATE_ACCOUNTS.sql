@@ -14,9 +14,8 @@ WITH people AS (
 )
 SELECT 'user' AS subject_type, a.entra_object_id, a.id AS mattermost_user_id,
        a.entra_upn AS user_principal_name, a.email,
-       format('{} account {} linked by {}; {} active accounts for this person: {}',
-              CASE WHEN a.auth_service = '' THEN 'email' ELSE a.auth_service END, a.username, a.link_kind,
-              count(*) OVER w, string_agg(a.username, ', ') OVER w) AS observed,
+       format('{} linked by {}; {} active accounts for this person: {}', a.account_label, a.link_kind,
+              count(*) OVER w, string_agg(a.account_label, ', ') OVER w) AS observed,
        'one active account, on the selected auth service, bound by the objectId' AS expected,
        NULL AS remediation
 FROM accounts a

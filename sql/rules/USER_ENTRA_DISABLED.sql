@@ -6,7 +6,7 @@
 -- remediation: Deactivate the Mattermost account if the person has left (mmctl user deactivate)
 SELECT 'user' AS subject_type, a.entra_object_id, a.id AS mattermost_user_id,
        a.entra_upn AS user_principal_name, a.email,
-       format('Entra accountEnabled = false; {} account {} is active', a.auth_service, a.username) AS observed,
+       format('Entra accountEnabled = false; {} is active', a.account_label) AS observed,
        'accountEnabled = true, or the Mattermost account deactivated' AS expected, NULL AS remediation
 FROM accounts a
 WHERE a.active AND a.on_selected AND a.entra_enabled IS FALSE;

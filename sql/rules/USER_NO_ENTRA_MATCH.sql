@@ -6,7 +6,7 @@
 -- remediation: Find the person in Entra and set auth_data to their objectId, or deactivate the account if the person has left
 SELECT 'user' AS subject_type, NULL AS entra_object_id, a.id AS mattermost_user_id,
        NULL AS user_principal_name, a.email,
-       format('auth_data = "{}" ({} account {})', coalesce(a.auth_data, ''), a.auth_service, a.username) AS observed,
+       format('auth_data = "{}" ({})', coalesce(a.auth_data, ''), a.account_label) AS observed,
        'the objectId of an Entra user' AS expected,
        CASE
            WHEN a.auth_data_guid IS NOT NULL AND NOT (SELECT available FROM run_inputs WHERE name = 'ldap')
