@@ -18,6 +18,10 @@ from reconcile.paths import sql_dir
 
 SEVERITIES = ("blocking", "warning", "info")
 HEADER_KEYS = ("rule", "severity", "title", "depends_on", "predicted_error", "remediation")
+# Optional: "readiness: not_evaluated" marks a rule whose finding means Intune MAM does not judge
+# the person at all (another auth service, a disabled Entra account), whatever else applies.
+OPTIONAL_KEYS = ("readiness",)
+READINESS_EFFECTS = ("severity", "not_evaluated")
 RULE_COLUMNS = (
     "subject_type", "entra_object_id", "mattermost_user_id", "user_principal_name", "email",
     "observed", "expected", "remediation",
@@ -49,6 +53,7 @@ class Rule:
     remediation: str
     sql: str
     path: Path
+    readiness: str = "severity"
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,7 @@ def parse_rule(path: Path) -> Rule:
         if not stripped.startswith("--"):
             break
         match = _HEADER_RE.match(stripped)
-        if match and match.group(1) in HEADER_KEYS and match.group(1) not in header:
+        if match and match.group(1) in HEADER_KEYS + OPTIONAL_KEYS and match.group(1) not in header:
             header[match.group(1)] = match.group(2)
     missing = [key for key in HEADER_KEYS if key not in header]
     if missing:
@@ -79,13 +84,16 @@ def parse_rule(path: Path) -> Rule:
         raise RuleFileError(f"{path}: rule id {header['rule']!r} differs from the file name")
     if header["severity"] not in SEVERITIES:
         raise RuleFileError(f"{path}: severity {header['severity']!r} is not one of {SEVERITIES}")
+    readiness = header.get("readiness", "severity")
+    if readiness not in READINESS_EFFECTS:
+        raise RuleFileError(f"{path}: readiness {readiness!r} is not one of {READINESS_EFFECTS}")
     depends = tuple(dep.strip() for dep in header["depends_on"].split(",") if dep.strip())
     unknown = [dep for dep in depends if dep not in KNOWN_INPUTS]
     if unknown:
         raise RuleFileError(f"{path}: depends_on names unknown inputs {unknown}; known: {KNOWN_INPUTS}")
     body = text.strip().rstrip(";").strip()
     return Rule(header["rule"], header["severity"], header["title"], depends,
-                header["predicted_error"], header["remediation"], body, path)
+                header["predicted_error"], header["remediation"], body, path, readiness)
 
 
 def load_rules(directory: Path | None = None) -> list[Rule]:
@@ -102,7 +110,12 @@ def check_columns(con: duckdb.DuckDBPyConnection, rule: Rule) -> None:
 def run_rules(
     con: duckdb.DuckDBPyConnection, rules: list[Rule], available: set[str], run_id: str
 ) -> list[RuleResult]:
-    """Run every rule whose inputs are available into the (empty) findings table; skip the others."""
+    """Run every rule whose inputs are available into the (empty) findings table; skip the others.
+
+    Also fills ``rule_meta`` (every rule's severity and readiness effect) for readiness.sql.
+    """
+    con.executemany("INSERT INTO temp.rule_meta VALUES (?, ?, ?)",
+                    [(rule.rule_id, rule.severity, rule.readiness) for rule in rules])
     results = []
     for rule in rules:
         missing = [dep for dep in rule.depends_on if dep not in available]

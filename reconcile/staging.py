@@ -23,7 +23,7 @@ OTHER_MAIL_COLUMNS = ("object_id_norm", "email_lower")
 GROUP_MEMBER_COLUMNS = ("group_id", "object_id_norm", "upn", "source_ref")
 MM_USER_COLUMNS = (
     "id", "username", "email", "email_lower", "auth_service", "auth_data", "auth_data_lower",
-    "auth_data_guid", "auth_data_hex_guid", "delete_at", "is_bot", "source_ref",
+    "auth_data_guid", "auth_data_hex_guid", "auth_data_b64_guid", "delete_at", "is_bot", "source_ref",
 )
 LDAP_USER_COLUMNS = (
     "dn", "aad_object_id_raw", "aad_object_id", "object_guid", "object_guid_naive", "upn", "upn_lower",
@@ -122,6 +122,7 @@ def mm_user_rows(records: Iterable[dict]) -> Iterator[tuple]:
         user_id = _text(rec, "id", required=True)
         auth_data = _text(rec, "auth_data")
         hex_bytes = ids.parse_mattermost_hex(auth_data)
+        b64_bytes = ids.decode_immutable_id(auth_data)
         delete_at = rec.get("delete_at") or 0
         if isinstance(delete_at, str) and delete_at.isdigit():
             delete_at = int(delete_at)
@@ -132,6 +133,7 @@ def mm_user_rows(records: Iterable[dict]) -> Iterator[tuple]:
             user_id, _text(rec, "username"), email, _lower(email), _text(rec, "auth_service") or "",
             auth_data, _lower(auth_data), ids.parse_guid(auth_data),
             ids.guid_windows(hex_bytes) if hex_bytes else None,
+            ids.guid_windows(b64_bytes) if b64_bytes else None,
             delete_at, bool(_bool(rec, "is_bot")), rec.get("_where"),
         )
 

@@ -1,17 +1,24 @@
 -- Per-person readiness: one row per targeted Entra user, and one per active account of the selected
 -- auth service that no targeted user links to. Runs after every rule, over the run's findings.
---   will_fail      a blocking finding applies (config findings apply to everyone evaluated)
+--   not_evaluated  a rule marked "readiness: not_evaluated" applies (another auth service, Entra
+--                  account disabled, absent from the users export), or an input needed to judge
+--                  anyone is missing (and nothing blocking is already known)
+--   will_fail      a blocking finding applies; config findings apply to everyone evaluated
 --   at_risk        only warnings apply
---   not_evaluated  the person is not on the selected auth service, or an input needed to judge
---                  anyone (Entra users, Mattermost users, config, license) was not provided
 --   ready          nothing above
+-- A person enrolls with one account (active, selected service, best link). A blocking finding
+-- about another of their accounts does not make them fail; it counts as a warning for them.
 CREATE OR REPLACE TEMP TABLE readiness AS
 WITH missing AS (
     SELECT string_agg(name, ', ' ORDER BY name) AS names
-    FROM (VALUES ('entra_users'), ('mattermost_users'), ('mattermost_config'), ('mattermost_license')) AS need(name)
+    FROM (VALUES ('entra_users'), ('entra_licenses'), ('mattermost_users'), ('mattermost_config'),
+                 ('mattermost_license')) AS need(name)
     WHERE NOT coalesce((SELECT available FROM run_inputs r WHERE r.name = need.name), false)
+      -- licences come from the users export: without it, naming both says the same thing twice
+      AND NOT (need.name = 'entra_licenses'
+               AND NOT coalesce((SELECT available FROM run_inputs WHERE name = 'entra_users'), false))
 ),
-best_account AS (  -- the account a targeted person would enroll with: active, selected service, best link
+best_account AS (  -- the account a targeted person would enroll with
     SELECT entra_object_id_norm, id, email
     FROM accounts
     WHERE entra_object_id_norm IS NOT NULL
@@ -22,10 +29,12 @@ best_account AS (  -- the account a targeted person would enroll with: active, s
 subjects AS (
     SELECT row_number() OVER () AS subject_no, *
     FROM (
-        SELECT e.object_id AS entra_object_id, b.id AS mattermost_user_id, e.upn AS user_principal_name,
+        SELECT coalesce(e.object_id, t.object_id_norm) AS entra_object_id, b.id AS mattermost_user_id,
+               coalesce(e.upn, (SELECT any_value(g.upn) FROM entra_group_members g
+                                WHERE g.object_id_norm = t.object_id_norm)) AS user_principal_name,
                coalesce(b.email, e.mail) AS email, true AS is_person
         FROM targeted t
-        JOIN entra_users e USING (object_id_norm)
+        LEFT JOIN entra_users e USING (object_id_norm)
         LEFT JOIN best_account b ON b.entra_object_id_norm = t.object_id_norm
         UNION ALL
         SELECT a.entra_object_id, a.id, a.entra_upn, a.email, false
@@ -35,53 +44,63 @@ subjects AS (
 ),
 user_findings AS (SELECT * FROM findings WHERE subject_type <> 'config'),
 applied AS (  -- equi-joins only: an OR join here would compare every subject with every finding
-    SELECT s.subject_no, f.* FROM subjects s CROSS JOIN (SELECT * FROM findings WHERE subject_type = 'config') f
+    SELECT s.subject_no, f.*, f.severity AS effective
+    FROM subjects s CROSS JOIN (SELECT * FROM findings WHERE subject_type = 'config') f
     UNION ALL
-    SELECT s.subject_no, f.* FROM subjects s JOIN user_findings f ON f.entra_object_id = s.entra_object_id
+    SELECT s.subject_no, f.*,
+           CASE WHEN f.severity = 'blocking' AND f.mattermost_user_id IS NOT NULL
+                     AND f.mattermost_user_id IS DISTINCT FROM s.mattermost_user_id
+                THEN 'warning' ELSE f.severity END
+    FROM subjects s JOIN user_findings f ON f.entra_object_id = s.entra_object_id
     WHERE s.is_person
     UNION ALL
-    SELECT s.subject_no, f.* FROM subjects s JOIN user_findings f ON f.mattermost_user_id = s.mattermost_user_id
+    SELECT s.subject_no, f.*, f.severity
+    FROM subjects s JOIN user_findings f ON f.mattermost_user_id = s.mattermost_user_id
     WHERE NOT s.is_person
     UNION ALL
-    SELECT s.subject_no, f.* FROM subjects s JOIN user_findings f ON f.entra_object_id = s.entra_object_id
+    SELECT s.subject_no, f.*, f.severity
+    FROM subjects s JOIN user_findings f ON f.entra_object_id = s.entra_object_id
     WHERE NOT s.is_person AND f.mattermost_user_id IS NULL
 ),
 per_subject AS (
-    SELECT subject_no,
-           bool_or(rule_id = 'USER_NOT_SELECTED_SERVICE') AS not_selected,
-           bool_or(severity = 'blocking') AS has_blocking,
-           bool_or(severity = 'warning') AS has_warning,
-           arg_min(predicted_error, (CASE severity WHEN 'blocking' THEN 1 WHEN 'warning' THEN 2 ELSE 3 END,
-                                     CASE subject_type WHEN 'config' THEN 1 ELSE 2 END,  -- the server gates first
-                                     rule_id)) AS top_error,
-           string_agg(DISTINCT rule_id, ';' ORDER BY rule_id) AS rule_ids,
-           string_agg(DISTINCT remediation, ' | ' ORDER BY remediation)
-               FILTER (WHERE severity IN ('blocking', 'warning')) AS fixes,
-           any_value(remediation) FILTER (WHERE rule_id = 'USER_NOT_SELECTED_SERVICE') AS not_selected_fix,
-           any_value(predicted_error) FILTER (WHERE rule_id = 'USER_NOT_SELECTED_SERVICE') AS not_selected_error
-    FROM applied
-    GROUP BY subject_no
+    SELECT a.subject_no,
+           bool_or(m.readiness = 'not_evaluated') AS exempt,
+           arg_min(a.predicted_error, a.rule_id) FILTER (WHERE m.readiness = 'not_evaluated') AS exempt_error,
+           arg_min(a.remediation, a.rule_id) FILTER (WHERE m.readiness = 'not_evaluated') AS exempt_fix,
+           bool_or(a.effective = 'blocking') AS has_blocking,
+           bool_or(a.effective = 'warning') AS has_warning,
+           arg_min(a.predicted_error, (CASE a.effective WHEN 'blocking' THEN 1 WHEN 'warning' THEN 2 ELSE 3 END,
+                                       CASE a.subject_type WHEN 'config' THEN 1 ELSE 2 END,  -- the server gates first
+                                       a.rule_id)) AS top_error,
+           string_agg(DISTINCT a.rule_id, ';' ORDER BY a.rule_id) AS rule_ids,
+           string_agg(DISTINCT a.remediation, ' | ' ORDER BY a.remediation)
+               FILTER (WHERE a.effective IN ('blocking', 'warning')) AS fixes
+    FROM applied a
+    JOIN rule_meta m USING (rule_id)
+    GROUP BY a.subject_no
 )
 SELECT
     s.entra_object_id, s.mattermost_user_id, s.user_principal_name, s.email,
     CASE
-        WHEN p.not_selected THEN 'not_evaluated'
+        WHEN p.exempt THEN 'not_evaluated'
         WHEN p.has_blocking THEN 'will_fail'
         WHEN (SELECT names FROM missing) IS NOT NULL THEN 'not_evaluated'
         WHEN p.has_warning THEN 'at_risk'
         ELSE 'ready'
     END AS status,
     CASE
-        WHEN p.not_selected THEN p.not_selected_error
-        WHEN p.has_blocking OR p.has_warning THEN p.top_error
+        WHEN p.exempt THEN p.exempt_error
+        WHEN p.has_blocking THEN p.top_error
         WHEN (SELECT names FROM missing) IS NOT NULL THEN 'not evaluated: missing input ' || (SELECT names FROM missing)
+        WHEN p.has_warning THEN p.top_error
     END AS predicted_error,
     p.rule_ids,
     CASE
-        WHEN p.not_selected THEN p.not_selected_fix
-        WHEN p.has_blocking OR p.has_warning THEN p.fixes
+        WHEN p.exempt THEN p.exempt_fix
+        WHEN p.has_blocking THEN p.fixes
         WHEN (SELECT names FROM missing) IS NOT NULL
             THEN 'provide the missing export(s): ' || (SELECT names FROM missing)
+        WHEN p.has_warning THEN p.fixes
     END AS fix
 FROM subjects s
 LEFT JOIN per_subject p USING (subject_no)

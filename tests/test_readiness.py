@@ -140,10 +140,6 @@ def test_missing_entra_users_leaves_accounts_not_evaluated(tmp_path):
         "rule_ids": None, "fix": "provide the missing export(s): entra_users"}]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "readiness.sql treats only entra_users, mattermost_users, mattermost_config and mattermost_license as "
-    "needed; with entra_users.csv (no assignedPlans) USER_INTUNE_UNLICENSED is skipped, yet everyone else "
-    "is reported 'ready': an unchecked blocking rule passes for a clean result"))
 def test_entra_csv_without_licenses_is_not_ready(tmp_path):
     csv_rows = [{"objectId": oid(1), "userPrincipalName": "user1@contoso.com", "mail": "user1@contoso.com",
                  "accountEnabled": "True", "userType": "Member"}]
@@ -230,3 +226,24 @@ def test_skipped_rule_findings_do_not_count(tmp_path):
     assert outcome.findings == []
     assert outcome.result.exit_code == 0
     assert outcome.status_of(oid(1)) == "not_evaluated"
+
+
+def test_blocking_finding_on_a_second_account_leaves_the_person_at_risk(tmp_path):
+    """The person enrolls with the account bound by the objectId; the other one is a warning for them."""
+    accounts = [mm_user(1), mm_user(2, name="user1.alias", auth_data="user1@contoso.com", email="alias@contoso.com")]
+    outcome = audit(Tenant(entra=[entra_user(1)], mattermost=accounts), tmp_path)
+    assert {"USER_AUTHDATA_IS_EMAIL", "USER_DUPLICATE_ACCOUNTS"} <= outcome.fired()
+    assert outcome.status_of(oid(1)) == "at_risk"
+
+
+def test_blocking_finding_on_the_enrolling_account_fails_the_person(tmp_path):
+    accounts = [mm_user(1, auth_data="user1@contoso.com"), mm_user(2, name="user1.local", auth_service="",
+                                                                    auth_data="", email="USER1@contoso.com")]
+    outcome = audit(Tenant(entra=[entra_user(1)], mattermost=accounts), tmp_path)
+    assert outcome.status_of(oid(1)) == "will_fail"
+
+
+def test_account_of_a_disabled_entra_user_is_not_evaluated(tmp_path):
+    outcome = audit(Tenant(entra=[entra_user(1, accountEnabled=False)], mattermost=[mm_user(1)]), tmp_path)
+    assert outcome.fired() == {"USER_ENTRA_DISABLED"}
+    assert outcome.status_of(mattermost_user_id=mm_id(1)) == "not_evaluated"

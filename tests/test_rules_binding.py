@@ -232,10 +232,6 @@ def test_guid_shaped_unmatched_without_ldif_cannot_rule_out_object_guid(tmp_path
     assert outcome.fired() == {"USER_NO_ENTRA_MATCH", "USER_SAML_UNPROVISIONED"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "USER_NO_ENTRA_MATCH keys the 'objectGUID binding could not be ruled out' remediation on "
-    "auth_data_guid only; Mattermost's backslash-hex form (\\1e\\bc...) is parsed into "
-    "auth_data_hex_guid, so the one form that is certainly an LDAP objectGUID gets the generic remediation"))
 def test_backslash_hex_unmatched_without_ldif_cannot_rule_out_object_guid(tmp_path):
     tenant = Tenant(entra=[entra_user(1)], mattermost=[mm_user(1, auth_data=HEX_FORM, email=ELSEWHERE)])
     outcome = audit(tenant, tmp_path)
@@ -304,10 +300,6 @@ def test_mismatch_with_a_stale_guid_is_linked_by_email(tmp_path):
     assert "USER_NO_ENTRA_MATCH" not in outcome.fired()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 2: 'Without the LDAP input, a GUID-shaped auth_data that matches nothing is still a mismatch, and "
-    "its remediation says that an objectGUID binding could not be ruled out'; USER_AUTHDATA_MISMATCH (linked "
-    "by the account email) takes its remediation from v_selected_account_findings, which never says so"))
 def test_guid_shaped_mismatch_without_ldif_cannot_rule_out_object_guid(tmp_path):
     outcome = audit(Tenant(entra=[entra_user(1)], mattermost=[mm_user(1, auth_data=WINDOWS_FORM)]), tmp_path)
     row = assert_bound_by(outcome, "USER_AUTHDATA_MISMATCH", 1, WINDOWS_FORM, "mattermost_email")
@@ -383,3 +375,13 @@ def test_auth_data_rules_skipped_without_entra_users(tmp_path):
     for rule_id in USER_RULES:
         assert skipped[rule_id].startswith("missing input: entra_users")
     assert outcome.fired() == set()
+
+
+def test_base64_of_ldap_object_guid_is_immutable_id_binding(tmp_path):
+    """Step 5 also knows the immutableId Entra Connect would derive from the LDAP objectGUID."""
+    immutable = "Hrz/HqNKnU+lCNTYHx9Ycw=="
+    tenant = Tenant(entra=[entra_user(1)], mattermost=[mm_user(1, auth_data=immutable, email=ELSEWHERE)],
+                    ldif=ldap_person(1, objectGUID=GUID_BYTES, msDS_aadObjectId=oid(1)))
+    outcome = audit(tenant, tmp_path)
+    assert_bound_by(outcome, "USER_AUTHDATA_IS_IMMUTABLEID", 1, immutable, "immutable_id")
+    assert "USER_NO_ENTRA_MATCH" not in outcome.fired()

@@ -56,14 +56,21 @@ def test_group_member_ids_are_compared_in_normal_form(tmp_path):
     assert [r["entra_object_id"] for r in outcome.readiness] == [oid(1)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "40_targeted.sql selects targeted people FROM entra_users, so a policy-group member missing from "
-    "entra_users.json silently drops out: no readiness row, no finding, although readiness promises one "
-    "row per targeted Entra user"))
 def test_group_member_missing_from_users_export_is_still_reported(tmp_path):
     outcome = audit(Tenant(entra=[entra_user(1)], mattermost=[mm_user(1)],
                            groups={GROUP_A: [member(1), member(2)]}), tmp_path)
-    assert outcome.status_of(oid(2)) != "ready"
+    row = only(outcome, "USER_NOT_IN_ENTRA_EXPORT")
+    assert row == {**row, "severity": "warning", "subject_type": "user", "entra_object_id": oid(2),
+                   "mattermost_user_id": None, "user_principal_name": "user2@contoso.com"}
+    assert GROUP_A in row["observed"]
+    assert outcome.status_of(oid(2)) == "not_evaluated"
+    assert outcome.status_of(oid(1)) == "ready"
+
+
+def test_group_member_in_users_export_is_not_reported_missing(tmp_path):
+    outcome = audit(Tenant(entra=[entra_user(1), entra_user(2)], mattermost=[mm_user(1), mm_user(2)],
+                           groups={GROUP_A: [member(1), member(2)]}), tmp_path)
+    assert "USER_NOT_IN_ENTRA_EXPORT" not in outcome.fired()
 
 
 # --- USER_SAML_UNPROVISIONED --------------------------------------------------------------------
@@ -290,9 +297,6 @@ def test_not_selected_service_names_every_service_once(tmp_path):
     assert row["mattermost_user_id"] == mm_id(1)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "USER_NOT_SELECTED_SERVICE names min(a.id) as mattermost_user_id but takes any_value(a.email): with "
-    "two accounts the email column can belong to the other account, depending on the export's order"))
 def test_not_selected_service_email_is_that_of_the_named_account(tmp_path):
     email_login = email_account(1, "user1", id=mm_id(2))
     office365 = mm_user(1, name="user1.o365", auth_service="office365", auth_data=oid(1), email="o365@contoso.com")

@@ -4,7 +4,8 @@
 --   2 objectid_normalised  equal only after normalising case, braces or hyphens
 --   3 email                auth_data = Entra mail or an otherMails entry (wins over UPN when equal)
 --   4 upn                  auth_data = userPrincipalName
---   5 immutable_id         auth_data = onPremisesImmutableId
+--   5 immutable_id         auth_data = onPremisesImmutableId, or the base64 of the objectGUID on the
+--                          person's LDAP entry (the immutableId Entra Connect would derive from it)
 --   6 object_guid          auth_data is the person's objectGUID (Windows, naive or \xx hex form),
 --                          known from their LDAP entry or decoded from their immutableId
 --   7 ldap_id_attribute    auth_data = the LdapSettings.IdAttribute value of the person's LDAP entry
@@ -12,7 +13,7 @@
 -- Bots are never evaluated, so they are never linked.
 CREATE OR REPLACE TEMP TABLE mm_links AS
 WITH m AS (
-    SELECT id, auth_data, auth_data_lower, auth_data_guid, auth_data_hex_guid, email_lower
+    SELECT id, auth_data, auth_data_lower, auth_data_guid, auth_data_hex_guid, auth_data_b64_guid, email_lower
     FROM mm_users WHERE NOT is_bot
 ),
 ldap_person AS (
@@ -38,6 +39,8 @@ candidates AS (
     SELECT m.id, e.object_id_norm, 4 FROM m JOIN entra_users e ON m.auth_data_lower = e.upn_lower
     UNION ALL
     SELECT m.id, e.object_id_norm, 5 FROM m JOIN entra_users e ON m.auth_data = e.immutable_id
+    UNION ALL
+    SELECT m.id, p.person, 5 FROM m JOIN ldap_person p ON m.auth_data_b64_guid = p.object_guid
     UNION ALL
     SELECT m.id, g.object_id_norm, 6 FROM m JOIN guid_forms g ON m.auth_data_guid = g.windows_form
     UNION ALL

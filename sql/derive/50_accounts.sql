@@ -2,6 +2,11 @@
 CREATE OR REPLACE TEMP TABLE accounts AS
 SELECT
     m.id, m.username, m.email, m.auth_service, m.auth_data, m.auth_data_guid,
+    -- GUID-shaped (any text form, or Mattermost's \xx hex) but matched to no objectGUID: without the
+    -- LDAP export an on-premises objectGUID binding cannot be ruled out
+    (m.auth_data_guid IS NOT NULL OR m.auth_data_hex_guid IS NOT NULL)
+        AND coalesce(k.link_step, 99) > 6
+        AND NOT coalesce((SELECT available FROM run_inputs WHERE name = 'ldap'), false) AS objectguid_unruled,
     -- for messages: format() returns NULL when any argument is NULL, so every part is non-null
     CASE WHEN m.auth_service = '' THEN 'email' ELSE m.auth_service END || ' account '
         || coalesce(m.username, m.id) AS account_label,
@@ -31,7 +36,10 @@ SELECT 'user' AS subject_type, entra_object_id, id AS mattermost_user_id,
        format('auth_data = "{}" ({}, linked by {})', coalesce(auth_data, ''), account_label,
               link_kind) AS observed,
        entra_object_id AS expected,
-       format('Set auth_data of {} ({}) to {}', account_label, id, entra_object_id) AS remediation,
+       format('Set auth_data of {} ({}) to {}', account_label, id, entra_object_id)
+           || CASE WHEN objectguid_unruled
+                   THEN '. auth_data is GUID-shaped: an on-premises objectGUID binding could not be ruled out '
+                        || 'without ldap_users.ldif' ELSE '' END AS remediation,
        link_step
 FROM accounts
 WHERE active AND on_selected;

@@ -1,5 +1,6 @@
 -- rule: USER_ENTRA_DISABLED
 -- severity: info
+-- readiness: not_evaluated
 -- title: Entra account disabled, Mattermost account still active
 -- depends_on: mattermost_users, entra_users, mattermost_config
 -- predicted_error: the user cannot sign in to Entra; an active Mattermost account remains

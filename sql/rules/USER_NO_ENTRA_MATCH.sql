@@ -9,7 +9,7 @@ SELECT 'user' AS subject_type, NULL AS entra_object_id, a.id AS mattermost_user_
        format('auth_data = "{}" ({})', coalesce(a.auth_data, ''), a.account_label) AS observed,
        'the objectId of an Entra user' AS expected,
        CASE
-           WHEN a.auth_data_guid IS NOT NULL AND NOT (SELECT available FROM run_inputs WHERE name = 'ldap')
+           WHEN a.objectguid_unruled
                THEN 'auth_data is GUID-shaped but no Entra objectId: it may be an on-premises objectGUID, '
                     || 'which could not be ruled out without ldap_users.ldif. Find the person and set auth_data '
                     || 'to their objectId, or deactivate the account if the person has left'

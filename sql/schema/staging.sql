@@ -43,6 +43,7 @@ CREATE TEMP TABLE mm_users (
     auth_data_lower    VARCHAR,
     auth_data_guid     VARCHAR,           -- canonical GUID when auth_data is GUID-shaped in any form
     auth_data_hex_guid VARCHAR,           -- Windows-form GUID when auth_data is \xx\xx.. hex (LDAP objectGUID)
+    auth_data_b64_guid VARCHAR,           -- Windows-form GUID when auth_data is base64 of 16 bytes (an immutableId)
     delete_at          BIGINT NOT NULL,   -- 0 = active
     is_bot             BOOLEAN NOT NULL,
     source_ref         VARCHAR
@@ -113,4 +114,11 @@ CREATE TEMP TABLE findings (
     expected            VARCHAR,
     predicted_error     VARCHAR,
     remediation         VARCHAR
+);
+
+-- Every rule of the run and how its findings weigh on a person's readiness.
+CREATE TEMP TABLE rule_meta (
+    rule_id   VARCHAR PRIMARY KEY,
+    severity  VARCHAR NOT NULL,
+    readiness VARCHAR NOT NULL     -- severity | not_evaluated
 );
