@@ -1,0 +1,294 @@
+"""Benchmark the audit end to end on generated tenants: wall time and peak memory of the real CLI.
+
+For each size it generates a tenant (benchmarks/generate_tenant.py, in a child process) into
+benchmarks/data/ (gitignored), runs ``reconcile audit --input-dir ... -q`` as a subprocess exactly
+as an admin or a scheduler would, and prints one table row per size.
+
+Why it measures this way:
+
+* The CLI runs as a child process so the figures include interpreter start-up, imports and
+  report writing, i.e. what a nightly job costs, and so the harness's own memory is not counted.
+* Peak RSS is the child's ``ru_maxrss`` (what ``resource.getrusage(RUSAGE_CHILDREN)`` reports
+  when there is one child), read with ``os.wait4`` so that each child is measured on its own:
+  RUSAGE_CHILDREN is a maximum over every child waited for so far, which would credit the
+  generator's or a larger earlier run's peak to the audit.
+* Generation is timed separately: it is not part of the audit, and at 1,000,000 users it takes
+  longer than the audit itself.
+* Each run is also checked against what the generator planted: findings per rule, and readiness
+  per status, where the status a planted rule gives a row is read from the rule files (severity
+  and ``readiness`` header), as the audit itself does. With ``--truth`` every finding and every
+  readiness row is also matched to the person it is about. A fast wrong answer is not a result;
+  no check ever looks at timings.
+
+Usage: ``python benchmarks/run_benchmark.py [--users 100000 1000000] [--seed 7] [--reuse] [--truth]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from reconcile.rules import Rule, load_rules
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the generator is a script beside this one
+from generate_tenant import EXTRAS, PLANT_BY_KIND
+
+HERE = Path(__file__).resolve().parent
+GENERATOR = HERE / "generate_tenant.py"
+DEFAULT_DATA = HERE / "data"
+
+
+@dataclass
+class Measured:
+    """One child process: wall seconds, peak RSS in MiB, exit code."""
+
+    seconds: float
+    peak_mib: float
+    returncode: int
+
+
+@dataclass
+class Row:
+    users: int
+    generate: Measured | None
+    audit: Measured
+    rows: dict[str, int]
+    findings: int
+    export_mib: float
+    readiness: dict[str, int]
+    problems: list[str] = field(default_factory=list)
+
+
+def run_child(argv: list[str], log: Path) -> Measured:
+    """Run ``argv`` with output to ``log``; wall time by perf_counter, peak RSS of this child alone."""
+    with log.open("wb") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4, so tell Popen
+    kib = usage.ru_maxrss if sys.platform != "darwin" else usage.ru_maxrss / 1024  # macOS reports bytes
+    return Measured(round(seconds, 2), round(kib / 1024, 1), proc.returncode)
+
+
+def reconcile_command() -> list[str]:
+    """The installed console script next to this interpreter, else the one on PATH."""
+    beside = Path(sys.executable).with_name("reconcile")
+    found = str(beside) if beside.exists() else shutil.which("reconcile")
+    if not found:
+        raise SystemExit("reconcile is not installed: pip install -e . first")
+    return [found]
+
+
+def dir_mib(path: Path) -> float:
+    return round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20, 1)
+
+
+def generate(users: int, seed: int, data: Path, reuse: bool,
+             truth: bool) -> tuple[Path, dict[str, Any], Measured | None]:
+    """Generate (or, with ``reuse``, keep) the tenant for ``users``; returns its export dir and plan."""
+    base = data / f"tenant-{users}-seed{seed}"
+    export, plan_file = base / "export", base / "generated.json"
+    if reuse and plan_file.is_file() and (not truth or (base / "truth.csv").is_file()):
+        plan = json.loads(plan_file.read_text(encoding="utf-8"))
+        if plan.get("generator_mtime") == GENERATOR.stat().st_mtime_ns:
+            return export, plan, None
+    base.mkdir(parents=True, exist_ok=True)
+    extra = ["--truth", str(base / "truth.csv")] if truth else []
+    measured = run_child([sys.executable, str(GENERATOR), str(export), "--users", str(users),
+                          "--seed", str(seed), *extra], base / "generate.log")
+    if measured.returncode != 0:
+        raise SystemExit(f"generator failed ({measured.returncode}); see {base / 'generate.log'}")
+    text = (base / "generate.log").read_text(encoding="utf-8")
+    plan = json.loads(text[text.index("{"):])
+    plan["generator_mtime"] = GENERATOR.stat().st_mtime_ns
+    plan_file.write_text(json.dumps(plan, indent=2), encoding="utf-8")
+    return export, plan, measured
+
+
+def audit(users: int, seed: int, data: Path, export: Path) -> tuple[Measured, dict[str, Any]]:
+    out = data / f"tenant-{users}-seed{seed}" / "out"
+    if out.exists():
+        shutil.rmtree(out)  # a fresh store: a nightly run against an old store also diffs, not measured here
+    out.mkdir(parents=True)
+    measured = run_child([*reconcile_command(), "audit", "--input-dir", str(export), "--output-dir", str(out),
+                          "--store", str(out / "store.duckdb"), "-q"], out.parent / "audit.log")
+    if measured.returncode not in (0, 1):  # 1 = findings at or above --fail-on: expected here
+        raise SystemExit(f"audit failed ({measured.returncode}); see {out.parent / 'audit.log'}")
+    return measured, json.loads((out / "summary.json").read_text(encoding="utf-8"))
+
+
+def status_for(rule_ids: list[str], rules: dict[str, Rule]) -> str:
+    """The readiness status these findings give a row, by the precedence readiness.sql applies."""
+    found = [rules[r] for r in rule_ids if r in rules]
+    if any(getattr(r, "readiness", "severity") == "not_evaluated" for r in found):
+        return "not_evaluated"
+    severities = {r.severity for r in found}
+    return "will_fail" if "blocking" in severities else "at_risk" if "warning" in severities else "ready"
+
+
+def expected_readiness(plan: dict[str, Any], rules: dict[str, Rule]) -> dict[str, int]:
+    """Readiness rows per status: each row carries the config findings plus at most one planted rule."""
+    counts: dict[str, int] = {}
+    for rule, rows in plan["readiness_rows"].items():
+        status = status_for([*plan["config_findings"], *([rule] if rule else [])], rules)
+        counts[status] = counts.get(status, 0) + rows
+    return counts
+
+
+def check(plan: dict[str, Any], summary: dict[str, Any]) -> list[str]:
+    """Differences between what was planted and what the audit reported (empty when they agree)."""
+    problems = []
+    rules = {rule.rule_id: rule for rule in load_rules()}
+    unplanted = sorted(set(rules) - set(plan["expected_findings"]))
+    if unplanted:  # not a mismatch: a count of 0 is still checked below
+        print(f"  note: the generator plants nothing for {', '.join(unplanted)}", flush=True)
+    by_rule = summary.get("findings_by_rule", {})
+    for rule in sorted(set(by_rule) | set(plan["expected_findings"])):
+        want, got = plan["expected_findings"].get(rule, 0), by_rule.get(rule, 0)
+        if want != got:
+            problems.append(f"{rule}: planted {want}, reported {got}")
+    want_readiness = expected_readiness(plan, rules)
+    for status in sorted(set(want_readiness) | set(summary.get("readiness", {}))):
+        want, got = want_readiness.get(status, 0), summary.get("readiness", {}).get(status, 0)
+        if want != got:
+            problems.append(f"readiness {status}: expected {want}, reported {got}")
+    skipped = [r["rule_id"] for r in summary.get("rules", []) if r.get("status") != "ran"]
+    if skipped:
+        problems.append(f"rules not run: {', '.join(skipped)}")
+    return problems
+
+
+def check_truth(truth_csv: Path, out: Path, config_rules: list[str]) -> list[str]:
+    """Match every finding and readiness row to the planted person it is about.
+
+    Catches what counts cannot: a right number of findings about the wrong people (a false positive
+    hiding behind a missed case).
+    """
+    plants = {**PLANT_BY_KIND, **{p.kind: p for p in EXTRAS}}
+    by_oid: dict[str, str] = {}
+    by_mm: dict[str, str] = {}
+    with truth_csv.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["entra_object_id"]:
+                by_oid[row["entra_object_id"]] = row["kind"]
+            for mm_id in row["mattermost_user_ids"].split():
+                by_mm[mm_id] = row["kind"]
+
+    def planted_rules(finding: dict[str, str]) -> tuple[str | None, list[str]]:
+        kind = by_oid.get(finding["entra_object_id"] or "") or by_mm.get(finding["mattermost_user_id"] or "")
+        plant = plants.get(kind or "")
+        return kind, [rule for rule, _ in plant.findings] if plant else []
+
+    rules = {rule.rule_id: rule for rule in load_rules()}
+    problems = []
+    with (out / "findings.csv").open(encoding="utf-8-sig", newline="") as handle:
+        for finding in csv.DictReader(handle):
+            if finding["subject_type"] == "config":
+                continue
+            kind, expected = planted_rules(finding)
+            if finding["rule_id"] not in expected:
+                problems.append(f"unplanted {finding['rule_id']} about a {kind or 'unknown'} person: "
+                                f"{finding['user_principal_name'] or finding['email']}: {finding['observed']}")
+    with (out / "readiness.csv").open(encoding="utf-8-sig", newline="") as handle:
+        for row in csv.DictReader(handle):
+            kind, expected = planted_rules(row)
+            want = status_for([*config_rules, *expected], rules)
+            if row["status"] != want:
+                problems.append(f"readiness of a {kind or 'unknown'} row is {row['status']}, expected {want}: "
+                                f"{row['user_principal_name'] or row['email']} ({row['rule_ids']})")
+    return problems[:50]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    try:
+        import duckdb
+        duck = duckdb.__version__
+    except ImportError:
+        duck = "?"
+    return (f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, DuckDB {duck}")
+
+
+def render(rows: list[Row]) -> str:
+    header = ("users", "entra", "mm", "ldap", "export MiB", "findings", "gen s", "gen MiB",
+              "audit s", "audit peak MiB", "check")
+    body = [(
+        f"{r.users:,}", f"{r.rows.get('entra_users', 0):,}", f"{r.rows.get('mattermost_users', 0):,}",
+        f"{r.rows.get('ldap', 0):,}", f"{r.export_mib:,}", f"{r.findings:,}",
+        f"{r.generate.seconds}" if r.generate else "reused", f"{r.generate.peak_mib}" if r.generate else "-",
+        f"{r.audit.seconds}", f"{r.audit.peak_mib:,}", "ok" if not r.problems else "MISMATCH",
+    ) for r in rows]
+    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(header)]
+    lines = [" | ".join(h.rjust(w) for h, w in zip(header, widths, strict=True))]
+    lines.append("-+-".join("-" * w for w in widths))
+    lines += [" | ".join(c.rjust(w) for c, w in zip(b, widths, strict=True)) for b in body]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, nargs="+", default=[100_000],
+                        help="tenant sizes (Entra users per tenant; default 100000)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="where tenants and outputs go")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep an already generated tenant of the same size and seed")
+    parser.add_argument("--truth", action="store_true",
+                        help="also match every finding and readiness row to its planted person")
+    args = parser.parse_args(argv)
+
+    print(f"machine: {machine()}", flush=True)
+    rows: list[Row] = []
+    for users in args.users:
+        export, plan, generated = generate(users, args.seed, args.data_dir, args.reuse, args.truth)
+        measured, summary = audit(users, args.seed, args.data_dir, export)
+        inputs = {i["name"]: i.get("rows") or 0 for i in summary.get("inputs", [])}
+        row = Row(users, generated, measured, inputs, sum(summary.get("findings_by_rule", {}).values()),
+                  dir_mib(export), summary.get("readiness", {}), check(plan, summary))
+        if args.truth:
+            row.problems += check_truth(export.parent / "truth.csv", export.parent / "out",
+                                        plan["config_findings"])
+        rows.append(row)
+        print(f"{users:,} users: generated in {generated.seconds if generated else 'reused'} s, "
+              f"audited in {measured.seconds} s, peak {measured.peak_mib} MiB", flush=True)
+        for problem in row.problems:
+            print(f"  MISMATCH {problem}", flush=True)
+    print()
+    print(render(rows))
+    results = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"), "machine": machine(), "seed": args.seed,
+        "harness_peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "runs": [{"users": r.users, "rows": r.rows, "export_mib": r.export_mib, "findings": r.findings,
+                  "readiness": r.readiness,
+                  "generate": vars(r.generate) if r.generate else None, "audit": vars(r.audit),
+                  "problems": r.problems} for r in rows],
+    }
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    (args.data_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 1 if any(r.problems for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
