@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from reconcile.errors import InputError
-from reconcile.sources.jsonfile import iter_graph_objects, load_json
+from reconcile.sources.jsonfile import iter_graph_objects
 
 # Entra admin center CSV headers -> Graph property names. Newer downloads use the property names
 # themselves; older ones used "Display name [displayName]" style headers, which we unwrap.
@@ -32,7 +32,7 @@ _FALSE = {"false", "no", "0"}
 def read_graph_users(path: Path, display_name: str | None = None) -> Iterator[dict]:
     """Users from a Graph ``GET /users`` (or ``transitiveMembers``) export, in any page shape."""
     name = display_name or path.name
-    for where, obj in iter_graph_objects(load_json(path, name), name):
+    for where, obj in iter_graph_objects(path, name):
         yield {**obj, "_where": f"{name}: {where}"}
 
 

@@ -16,7 +16,7 @@ from reconcile.sources.jsonfile import iter_object_list, load_json
 def read_mattermost_users(path: Path, display_name: str | None = None) -> Iterator[dict]:
     """Users from mmctl's JSON array or from a JSON array of ``GET /api/v4/users`` pages."""
     name = display_name or path.name
-    for where, obj in iter_object_list(load_json(path, name), name):
+    for where, obj in iter_object_list(path, name):
         yield {**obj, "_where": f"{name}: {where}"}
 
 
