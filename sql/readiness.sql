@@ -45,7 +45,8 @@ subjects AS (
 user_findings AS (SELECT * FROM findings WHERE subject_type <> 'config'),
 applied AS (  -- equi-joins only: an OR join here would compare every subject with every finding
     SELECT s.subject_no, f.*, f.severity AS effective
-    FROM subjects s CROSS JOIN (SELECT * FROM findings WHERE subject_type = 'config') f
+    FROM subjects s
+    CROSS JOIN (SELECT * FROM findings WHERE subject_type = 'config' AND severity <> 'info') f  -- info: nothing to do
     UNION ALL
     SELECT s.subject_no, f.*,
            CASE WHEN f.severity = 'blocking' AND f.mattermost_user_id IS NOT NULL

@@ -6,7 +6,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from tenant import Tenant, audit, entra_user, ldif_entry, mm_user, oid
+from tenant import Tenant, audit, config, entra_user, ldif_entry, mm_id, mm_user, oid
+
+from reconcile import identifiers as ids
 
 DN = "CN=User 1,OU=Staff,DC=corp,DC=contoso,DC=com"
 UNKNOWN_OID = "0f0f0f0f-1111-4222-8333-444444444444"
@@ -124,3 +126,28 @@ def test_ldap_warning_beside_blocking_finding_is_will_fail(tmp_path):
     assert outcome.status_of(oid(1)) == "will_fail"
     rules = outcome.readiness[0]["rule_ids"].split(";")
     assert rules == ["USER_AUTHDATA_NOT_EXACT", "USER_LDAP_AADOBJECTID_MISSING"]
+
+
+@pytest.mark.parametrize("other", [1, 3], ids=["other-sorts-first", "other-sorts-last"])
+def test_disputed_ldap_link_does_not_steal_an_objectguid_bound_account(tmp_path, other):
+    """Pat's LDAP entry holds Quinn's objectId; Pat's account is bound by Pat's objectGUID.
+
+    Entra's own immutableId says the objectGUID is Pat's; the entry's msDS-aadObjectId link to
+    Quinn is what USER_LDAP_AADOBJECTID_MISMATCH disputes. Which objectId sorts first must not matter.
+    """
+    raw = bytes.fromhex("1ebcff1ea34a9d4fa508d4d81f1f5873")
+    pat = entra_user(2, "pat", onPremisesImmutableId=ids.immutable_id(raw))
+    quinn = entra_user(other, "quinn")
+    ldif = (ldif_entry("CN=pat,OU=U,DC=x", userPrincipalName="pat@contoso.com", objectGUID=raw,
+                       msDS_aadObjectId=oid(other))
+            + ldif_entry("CN=quinn,OU=U,DC=x", userPrincipalName="quinn@contoso.com",
+                         objectGUID=bytes(range(16)), msDS_aadObjectId=oid(other)))
+    tenant = Tenant(entra=[pat, quinn], ldif=ldif,
+                    mattermost=[mm_user(2, "pat", auth_data=ids.guid_windows(raw)), mm_user(other, "quinn")],
+                    config=config(LdapSettings={"Enable": True, "IdAttribute": "msDS-aadObjectId"}))
+    outcome = audit(tenant, tmp_path)
+    bound = outcome.rule("USER_AUTHDATA_IS_OBJECTGUID")
+    assert [(f["entra_object_id"], f["mattermost_user_id"]) for f in bound] == [(oid(2), mm_id(2))]
+    assert "USER_SAML_UNPROVISIONED" not in outcome.fired()
+    assert "USER_DUPLICATE_ACCOUNTS" not in outcome.fired()
+    assert outcome.status_of(oid(other)) == "ready"

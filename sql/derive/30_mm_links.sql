@@ -10,6 +10,9 @@
 --                          known from their LDAP entry or decoded from their immutableId
 --   7 ldap_id_attribute    auth_data = the LdapSettings.IdAttribute value of the person's LDAP entry
 --   8 mattermost_email     nothing above; the account's email = Entra mail or UPN
+-- Within a step, evidence from Entra itself (pref 0) beats evidence through an LDAP entry (pref 1):
+-- an entry's link to a person can rest on a msDS-aadObjectId that USER_LDAP_AADOBJECTID_MISMATCH
+-- disputes, and must not pull another person's account away from them.
 -- Bots are never evaluated, so they are never linked.
 CREATE OR REPLACE TEMP TABLE mm_links AS
 WITH m AS (
@@ -21,42 +24,43 @@ ldap_person AS (
     FROM ldap_users l JOIN ldap_links k USING (dn)
 ),
 guid_forms AS (  -- every objectGUID form known for a person, with where it came from
-    SELECT person AS object_id_norm, object_guid AS windows_form, object_guid_naive AS naive_form FROM ldap_person
-    WHERE object_guid IS NOT NULL
-    UNION
-    SELECT object_id_norm, immutable_guid, immutable_guid_naive FROM entra_users WHERE immutable_guid IS NOT NULL
+    SELECT person AS object_id_norm, object_guid AS windows_form, object_guid_naive AS naive_form, 1 AS pref
+    FROM ldap_person WHERE object_guid IS NOT NULL
+    UNION ALL
+    SELECT object_id_norm, immutable_guid, immutable_guid_naive, 0
+    FROM entra_users WHERE immutable_guid IS NOT NULL
 ),
 candidates AS (
-    SELECT m.id, e.object_id_norm, 1 AS step FROM m JOIN entra_users e ON m.auth_data = e.object_id
+    SELECT m.id, e.object_id_norm, 1 AS step, 0 AS pref FROM m JOIN entra_users e ON m.auth_data = e.object_id
     UNION ALL
-    SELECT m.id, e.object_id_norm, 2 FROM m JOIN entra_users e ON m.auth_data_guid = e.object_id_norm
+    SELECT m.id, e.object_id_norm, 2, 0 FROM m JOIN entra_users e ON m.auth_data_guid = e.object_id_norm
     WHERE m.auth_data <> e.object_id
     UNION ALL
-    SELECT m.id, e.object_id_norm, 3 FROM m JOIN entra_users e ON m.auth_data_lower = e.mail_lower
+    SELECT m.id, e.object_id_norm, 3, 0 FROM m JOIN entra_users e ON m.auth_data_lower = e.mail_lower
     UNION ALL
-    SELECT m.id, o.object_id_norm, 3 FROM m JOIN entra_other_mails o ON m.auth_data_lower = o.email_lower
+    SELECT m.id, o.object_id_norm, 3, 0 FROM m JOIN entra_other_mails o ON m.auth_data_lower = o.email_lower
     UNION ALL
-    SELECT m.id, e.object_id_norm, 4 FROM m JOIN entra_users e ON m.auth_data_lower = e.upn_lower
+    SELECT m.id, e.object_id_norm, 4, 0 FROM m JOIN entra_users e ON m.auth_data_lower = e.upn_lower
     UNION ALL
-    SELECT m.id, e.object_id_norm, 5 FROM m JOIN entra_users e ON m.auth_data = e.immutable_id
+    SELECT m.id, e.object_id_norm, 5, 0 FROM m JOIN entra_users e ON m.auth_data = e.immutable_id
     UNION ALL
-    SELECT m.id, p.person, 5 FROM m JOIN ldap_person p ON m.auth_data_b64_guid = p.object_guid
+    SELECT m.id, p.person, 5, 1 FROM m JOIN ldap_person p ON m.auth_data_b64_guid = p.object_guid
     UNION ALL
-    SELECT m.id, g.object_id_norm, 6 FROM m JOIN guid_forms g ON m.auth_data_guid = g.windows_form
+    SELECT m.id, g.object_id_norm, 6, g.pref FROM m JOIN guid_forms g ON m.auth_data_guid = g.windows_form
     UNION ALL
-    SELECT m.id, g.object_id_norm, 6 FROM m JOIN guid_forms g ON m.auth_data_guid = g.naive_form
+    SELECT m.id, g.object_id_norm, 6, g.pref FROM m JOIN guid_forms g ON m.auth_data_guid = g.naive_form
     UNION ALL
-    SELECT m.id, g.object_id_norm, 6 FROM m JOIN guid_forms g ON m.auth_data_hex_guid = g.windows_form
+    SELECT m.id, g.object_id_norm, 6, g.pref FROM m JOIN guid_forms g ON m.auth_data_hex_guid = g.windows_form
     UNION ALL
-    SELECT m.id, p.person, 7 FROM m JOIN ldap_person p ON m.auth_data_lower = p.id_attribute_lower
+    SELECT m.id, p.person, 7, 1 FROM m JOIN ldap_person p ON m.auth_data_lower = p.id_attribute_lower
     UNION ALL
-    SELECT m.id, e.object_id_norm, 8 FROM m JOIN entra_users e ON m.email_lower = e.mail_lower
+    SELECT m.id, e.object_id_norm, 8, 0 FROM m JOIN entra_users e ON m.email_lower = e.mail_lower
     UNION ALL
-    SELECT m.id, e.object_id_norm, 8 FROM m JOIN entra_users e ON m.email_lower = e.upn_lower
+    SELECT m.id, e.object_id_norm, 8, 0 FROM m JOIN entra_users e ON m.email_lower = e.upn_lower
 ),
 best AS (
-    SELECT DISTINCT id, object_id_norm, step FROM candidates
-    QUALIFY step = min(step) OVER (PARTITION BY id)
+    SELECT DISTINCT id, object_id_norm, step, pref FROM candidates
+    QUALIFY rank() OVER (PARTITION BY id ORDER BY step, pref) = 1
 )
 SELECT
     id AS mattermost_user_id,
