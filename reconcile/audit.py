@@ -87,8 +87,7 @@ def run_audit(
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     rules = load_rules()
-    con = open_workspace()
-    try:
+    with open_workspace() as con:
         create_staging(con)
         say(f"reading {input_dir}")
         inputs = load_export_dir(con, input_dir)
@@ -112,8 +111,6 @@ def run_audit(
         result.summary = _summary(result, started, finished, fail_on, severity_counts, previous, changes)
         say(f"writing reports to {output_dir}")
         _write_outputs(con, result)
-    finally:
-        con.close()
     return result
 
 

@@ -7,8 +7,10 @@ input therefore never leaves a half-written run behind, and earlier runs are nev
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import duckdb
@@ -24,15 +26,22 @@ SNAPSHOT_TABLES = (
 OWNER_ONLY = 0o600
 
 
-def open_workspace() -> duckdb.DuckDBPyConnection:
+@contextlib.contextmanager
+def open_workspace() -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory database for one run's staging, matching and rules.
 
     The store is attached only once everything has been read and checked, so a bad input leaves
-    no trace on disk: not even a new, empty store file.
+    no trace on disk: not even a new, empty store file. What DuckDB spills while joining a large
+    tenant goes to a private (0700) directory that is removed afterwards, not to ./.tmp.
     """
-    con = duckdb.connect(":memory:")
-    con.execute("SET preserve_insertion_order = false")
-    return con
+    with tempfile.TemporaryDirectory(prefix="reconcile-") as spill:
+        os.chmod(spill, 0o700)
+        con = duckdb.connect(":memory:", config={"temp_directory": spill})
+        try:
+            con.execute("SET preserve_insertion_order = false")
+            yield con
+        finally:
+            con.close()
 
 
 def attach_store(con: duckdb.DuckDBPyConnection, path: Path) -> None:

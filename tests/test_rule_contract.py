@@ -36,11 +36,11 @@ def test_header_and_columns(rule):
     assert rule.severity in SEVERITIES
     assert set(rule.depends_on) <= set(KNOWN_INPUTS) and rule.depends_on
     assert rule.title and rule.predicted_error and rule.remediation
-    con = open_workspace()
-    create_staging(con)
-    for path in sorted((sql_dir() / "derive").glob("*.sql")):
-        run_sql_file(con, path)
-    check_columns(con, rule)
+    with open_workspace() as con:
+        create_staging(con)
+        for path in sorted((sql_dir() / "derive").glob("*.sql")):
+            run_sql_file(con, path)
+        check_columns(con, rule)
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.rule_id for r in RULES])
@@ -72,8 +72,7 @@ def test_wrong_columns_are_refused(tmp_path):
     path = tmp_path / "BAD_COLUMNS.sql"
     path.write_text("-- rule: BAD_COLUMNS\n-- severity: info\n-- title: t\n-- depends_on: entra_users\n"
                     "-- predicted_error: p\n-- remediation: r\nSELECT 'user' AS subject_type", encoding="utf-8")
-    con = open_workspace()
-    with pytest.raises(RuleFileError, match=re.escape(str(RULE_COLUMNS))):
+    with open_workspace() as con, pytest.raises(RuleFileError, match=re.escape(str(RULE_COLUMNS))):
         check_columns(con, parse_rule(path))
 
 
