@@ -8,6 +8,7 @@ through the same row builders in reconcile.staging.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -15,9 +16,11 @@ import duckdb
 from reconcile import identifiers as ids
 from reconcile import staging
 from reconcile.errors import InputError
+from reconcile.sources import app_registration
 from reconcile.sources.entra_files import read_entra_users_csv, read_graph_users
 from reconcile.sources.ldif import read_ldif
 from reconcile.sources.mattermost_files import read_json_object, read_mattermost_users
+from reconcile.sources.tokens import SIGNATURE_NOTE, read_tokens
 from reconcile.store import load_rows, scalar
 
 ENTRA_USERS_JSON = "entra_users.json"
@@ -27,6 +30,10 @@ MM_USERS = "mattermost_users.json"
 MM_CONFIG = "mattermost_config.json"
 MM_LICENSE = "mattermost_license.json"
 LDAP_LDIF = "ldap_users.ldif"
+SAML_DIR = "saml"
+IDP_METADATA = "idp_metadata.xml"
+MSAL_TOKENS = "msal_tokens.txt"
+SAML_SUFFIXES = (".xml", ".b64", ".txt")
 
 
 @dataclass
@@ -45,7 +52,8 @@ def load_export_dir(con: duckdb.DuckDBPyConnection, input_dir: Path) -> list[Inp
     config = _load_config(con, input_dir)
     infos = [config[0], *_load_entra(con, input_dir), _load_groups(con, input_dir),
              _load_mm_users(con, input_dir), _load_license(con, input_dir),
-             _load_ldap(con, input_dir, config[1])]
+             _load_ldap(con, input_dir, config[1]), *_load_saml(con, input_dir, config[1]),
+             _load_tokens(con, input_dir), *_load_app_registration(con, input_dir)]
     record_inputs(con, infos)
     return infos
 
@@ -145,6 +153,87 @@ def _load_ldap(con: duckdb.DuckDBPyConnection, input_dir: Path, config: dict | N
                       staging.ldap_user_rows(read_ldif(path), id_attribute or None))
     _reject_duplicates(con, "ldap_users", "lower(dn)", LDAP_LDIF, "DN")
     return InputInfo("ldap", True, LDAP_LDIF, count)
+
+
+def _load_saml(con: duckdb.DuckDBPyConnection, input_dir: Path, config: dict | None) -> list[InputInfo]:
+    """Signed SAML captures; only validly signed assertions contribute identity data."""
+    folder, metadata_path = input_dir / SAML_DIR, input_dir / IDP_METADATA
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in SAML_SUFFIXES) if folder.is_dir() else []
+    if not metadata_path.is_file():
+        note = f"no {IDP_METADATA}" + (f": the {len(files)} capture(s) in {SAML_DIR}/ cannot be verified and "
+                                       "were not read" if files else "")
+        return [InputInfo("saml_metadata", False, note=note), InputInfo("saml", False, note=note)]
+    from reconcile.sources.saml import load_idp_metadata, read_saml_captures  # xmlsec: only when needed
+
+    metadata = load_idp_metadata(metadata_path)
+    load_rows(con, "saml_metadata", ("file", "entity_id", "certificate_count"),
+              [(IDP_METADATA, metadata.entity_id, len(metadata.certificates))])
+    meta_info = InputInfo("saml_metadata", True, IDP_METADATA, 1)
+    if not files:
+        return [meta_info, InputInfo("saml", False, note=f"no captures in {SAML_DIR}/")]
+    settings = (config or {}).get("SamlSettings")
+    id_attribute = settings.get("IdAttribute") if isinstance(settings, dict) else None
+    attributes: list[tuple] = []
+    rejected: list[tuple] = []
+
+    def valid_rows():
+        for status, row, attrs in staging.saml_rows(read_saml_captures(folder, metadata, datetime.now(UTC)),
+                                                    id_attribute or None):
+            if status == "valid":
+                attributes.extend(attrs)
+                yield row
+            else:
+                rejected.append(row)
+
+    valid = load_rows(con, "saml_assertions", staging.SAML_ASSERTION_COLUMNS, valid_rows())
+    load_rows(con, "saml_attributes", staging.SAML_ATTRIBUTE_COLUMNS, attributes)
+    load_rows(con, "saml_rejected", staging.SAML_REJECTED_COLUMNS, rejected)
+    note = f"{len(rejected)} capture(s) rejected (SAML_SIGNATURE_INVALID)" if rejected else None
+    return [meta_info, InputInfo("saml", True, f"{SAML_DIR}/ ({valid + len(rejected)} files)", valid, note)]
+
+
+def _load_tokens(con: duckdb.DuckDBPyConnection, input_dir: Path) -> InputInfo:
+    path = input_dir / MSAL_TOKENS
+    if not path.is_file():
+        return InputInfo("msal_tokens", False, note=f"no {MSAL_TOKENS}")
+    count = load_rows(con, "msal_tokens", staging.TOKEN_COLUMNS, staging.token_rows(read_tokens(path)))
+    return InputInfo("msal_tokens", True, MSAL_TOKENS, count, SIGNATURE_NOTE)
+
+
+def _load_app_registration(con: duckdb.DuckDBPyConnection, input_dir: Path) -> list[InputInfo]:
+    """The server API app registration, the service principals and the tenant's consent grants."""
+    infos = []
+    path = input_dir / app_registration.APPLICATION
+    if path.is_file():
+        row, access = staging.application_rows(app_registration.read_application(path))
+        load_rows(con, "entra_application", staging.APPLICATION_COLUMNS, [row])
+        load_rows(con, "entra_app_required_access", staging.REQUIRED_ACCESS_COLUMNS, access)
+        infos.append(InputInfo("entra_application", True, app_registration.APPLICATION, 1))
+    else:
+        infos.append(InputInfo("entra_application", False, note=f"no {app_registration.APPLICATION}"))
+    path = input_dir / app_registration.SERVICE_PRINCIPALS
+    if path.is_file():
+        scopes: list[tuple] = []
+
+        def principals():
+            for row, published in staging.service_principal_rows(
+                    app_registration.read_collection(path, app_registration.SERVICE_PRINCIPALS)):
+                scopes.extend(published)
+                yield row
+
+        count = load_rows(con, "entra_service_principals", staging.SERVICE_PRINCIPAL_COLUMNS, principals())
+        load_rows(con, "entra_sp_scopes", staging.SP_SCOPE_COLUMNS, scopes)
+        infos.append(InputInfo("entra_service_principals", True, app_registration.SERVICE_PRINCIPALS, count))
+    else:
+        infos.append(InputInfo("entra_service_principals", False, note=f"no {app_registration.SERVICE_PRINCIPALS}"))
+    path = input_dir / app_registration.GRANTS
+    if path.is_file():
+        count = load_rows(con, "entra_oauth2_grants", staging.GRANT_COLUMNS, staging.grant_rows(
+            app_registration.read_collection(path, app_registration.GRANTS)))
+        infos.append(InputInfo("entra_grants", True, app_registration.GRANTS, count))
+    else:
+        infos.append(InputInfo("entra_grants", False, note=f"no {app_registration.GRANTS}"))
+    return infos
 
 
 def _reject_duplicates(con: duckdb.DuckDBPyConnection, table: str, key: str, file: str, what: str) -> None:

@@ -18,10 +18,19 @@ from reconcile.paths import sql_dir
 
 SEVERITIES = ("blocking", "warning", "info")
 HEADER_KEYS = ("rule", "severity", "title", "depends_on", "predicted_error", "remediation")
-# Optional: "readiness: not_evaluated" marks a rule whose finding means Intune MAM does not judge
-# the person at all (another auth service, a disabled Entra account), whatever else applies.
-OPTIONAL_KEYS = ("readiness",)
+# Optional keys:
+# - "readiness: not_evaluated" marks a rule whose finding means Intune MAM does not judge the
+#   person at all (another auth service, a disabled Entra account), whatever else applies;
+# - "stage: N" orders the errors a user would meet, as the app and server reach them (readiness
+#   names the first): 10 server gating (403 / NotLicensed), 20 AADSTS650057, 30 consent, 40 token
+#   version and token acceptance, 50 MissingAuthAccountError, 60 account not found (428), 70 account
+#   locked (409), 80 user mismatch, 90 enrollment failed; 100 (default) for what fails no sign-in;
+# - "owner: mattermost_admin | directory_team" says who carries out the fix (the directory team
+#   owns Entra ID, its licences and app registrations, and the LDAP directory).
+OPTIONAL_KEYS = ("readiness", "stage", "owner")
 READINESS_EFFECTS = ("severity", "not_evaluated")
+OWNERS = {"mattermost_admin": "Mattermost admin", "directory_team": "Directory team"}
+DEFAULT_STAGE = 100
 RULE_COLUMNS = (
     "subject_type", "entra_object_id", "mattermost_user_id", "user_principal_name", "email",
     "observed", "expected", "remediation",
@@ -30,11 +39,12 @@ FINDINGS_COLUMNS = (
     "run_id", "rule_id", "severity", "subject_type", "entra_object_id", "mattermost_user_id",
     "user_principal_name", "email", "observed", "expected", "predicted_error", "remediation",
 )
-SUBJECT_TYPES = ("config", "user", "token", "tenant")
+SUBJECT_TYPES = ("config", "user", "token", "tenant", "saml")
 # Inputs a rule may depend on; the audit marks each available or not for every run.
 KNOWN_INPUTS = (
     "entra_users", "entra_licenses", "entra_groups", "mattermost_users", "mattermost_config",
-    "mattermost_license", "ldap",
+    "mattermost_license", "ldap", "saml", "saml_metadata", "msal_tokens", "entra_application",
+    "entra_service_principals", "entra_grants",
 )
 _HEADER_RE = re.compile(r"--\s*([a-z_]+)\s*:\s*(.*\S)\s*$")
 
@@ -54,6 +64,8 @@ class Rule:
     sql: str
     path: Path
     readiness: str = "severity"
+    stage: int = DEFAULT_STAGE
+    owner: str = "mattermost_admin"
 
 
 @dataclass(frozen=True)
@@ -87,13 +99,20 @@ def parse_rule(path: Path) -> Rule:
     readiness = header.get("readiness", "severity")
     if readiness not in READINESS_EFFECTS:
         raise RuleFileError(f"{path}: readiness {readiness!r} is not one of {READINESS_EFFECTS}")
+    try:
+        stage = int(header.get("stage", DEFAULT_STAGE))
+    except ValueError as exc:
+        raise RuleFileError(f"{path}: stage {header['stage']!r} is not a number") from exc
+    owner = header.get("owner", "mattermost_admin")
+    if owner not in OWNERS:
+        raise RuleFileError(f"{path}: owner {owner!r} is not one of {tuple(OWNERS)}")
     depends = tuple(dep.strip() for dep in header["depends_on"].split(",") if dep.strip())
     unknown = [dep for dep in depends if dep not in KNOWN_INPUTS]
     if unknown:
         raise RuleFileError(f"{path}: depends_on names unknown inputs {unknown}; known: {KNOWN_INPUTS}")
     body = text.strip().rstrip(";").strip()
     return Rule(header["rule"], header["severity"], header["title"], depends,
-                header["predicted_error"], header["remediation"], body, path, readiness)
+                header["predicted_error"], header["remediation"], body, path, readiness, stage, owner)
 
 
 def load_rules(directory: Path | None = None) -> list[Rule]:
@@ -114,8 +133,9 @@ def run_rules(
 
     Also fills ``rule_meta`` (every rule's severity and readiness effect) for readiness.sql.
     """
-    con.executemany("INSERT INTO temp.rule_meta VALUES (?, ?, ?)",
-                    [(rule.rule_id, rule.severity, rule.readiness) for rule in rules])
+    con.executemany("INSERT INTO temp.rule_meta VALUES (?, ?, ?, ?, ?)",
+                    [(rule.rule_id, rule.severity, rule.readiness, rule.stage, OWNERS[rule.owner])
+                     for rule in rules])
     results = []
     for rule in rules:
         missing = [dep for dep in rule.depends_on if dep not in available]

@@ -9,6 +9,7 @@ names the record: a report built around a broken record would be wrong about som
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from reconcile import identifiers as ids
@@ -246,6 +247,8 @@ def mm_config_row(config: dict) -> tuple:
         _setting_text(config, "LdapSettings", "EmailAttribute"),
         _setting_text(config, "LdapSettings", "BaseDN"),
         _setting_text(config, "LdapSettings", "UserFilter"),
+        _setting_text(config, "ServiceSettings", "SiteURL"),
+        _setting_text(config, "SamlSettings", "ServiceProviderIdentifier"),
     )
 
 
@@ -256,3 +259,124 @@ def mm_license_row(license_doc: dict) -> tuple:
         licensed = licensed.lower() == "true"
     sku = license_doc.get("SkuShortName")
     return (bool(licensed), sku or None, license_doc.get("SkuName") or None)
+
+
+# --- SAML captures (records from reconcile.sources.saml) -----------------------------------------
+
+CLAIMS = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims"
+MS_CLAIMS = "http://schemas.microsoft.com/identity/claims"
+SAML_CLAIM_URIS = {
+    "objectidentifier": f"{MS_CLAIMS}/objectidentifier",
+    "tenantid": f"{MS_CLAIMS}/tenantid",
+    "name": f"{CLAIMS}/name",
+    "emailaddress": f"{CLAIMS}/emailaddress",
+    "upn": f"{CLAIMS}/upn",
+    "immutableid": "http://schemas.microsoft.com/LiveID/Federation/2008/05/ImmutableID",
+}
+SAML_ASSERTION_COLUMNS = (
+    "file", "kind", "signed_element", "response_issuer", "assertion_issuer", "destination", "in_response_to",
+    "recipient", "audiences", "not_before", "not_on_or_after", "subject_not_on_or_after", "issue_instant",
+    "certificate_not_after", "name_id", "name_id_format", "objectidentifier", "objectidentifier_norm", "tenantid",
+    "claim_name", "claim_name_lower", "emailaddress_lower", "upn_lower", "immutableid", "id_attribute_value",
+    "source_ref",
+)
+SAML_ATTRIBUTE_COLUMNS = ("file", "name", "value")
+SAML_REJECTED_COLUMNS = ("file", "reason")
+
+
+def saml_rows(records: Iterable[dict], id_attribute: str | None,
+              ) -> Iterator[tuple[str, tuple, list[tuple]]]:
+    """("valid", assertion row, attribute rows) or ("invalid", rejected row, []) per capture file.
+
+    Claims are looked up by their exact name, as Mattermost does: a claim sent under another name
+    is not the claim (SAML_IDATTRIBUTE_NOT_SENT reads saml_attributes to say so).
+    """
+    for rec in records:
+        if rec["status"] != "valid":
+            yield "invalid", (rec["file"], rec.get("reason") or "rejected"), []
+            continue
+        first: dict[str, str] = {}
+        for name, value in rec["attributes"]:
+            first.setdefault(name, value)
+        claim = {key: first.get(uri) for key, uri in SAML_CLAIM_URIS.items()}
+        row = (
+            rec["file"], rec.get("kind"), rec.get("signed_element"), rec.get("response_issuer"),
+            rec.get("assertion_issuer"), rec.get("destination"), rec.get("in_response_to"), rec.get("recipient"),
+            " ".join(rec.get("audiences") or []) or None, rec.get("not_before"), rec.get("not_on_or_after"),
+            rec.get("subject_not_on_or_after"), rec.get("issue_instant"), rec.get("certificate_not_after"),
+            rec.get("name_id"), rec.get("name_id_format"), claim["objectidentifier"],
+            ids.parse_guid(claim["objectidentifier"]), claim["tenantid"], claim["name"], _lower(claim["name"]),
+            _lower(claim["emailaddress"]), _lower(claim["upn"]), claim["immutableid"],
+            first.get(id_attribute) if id_attribute else None, rec.get("_where"),
+        )
+        yield "valid", row, [(rec["file"], name, value) for name, value in rec["attributes"]]
+
+
+# --- MSAL tokens (records from reconcile.sources.tokens) -----------------------------------------
+
+TOKEN_COLUMNS = (
+    "line", "alg", "ver", "iss", "tid", "aud", "oid", "oid_norm", "username_lower", "app_id", "scp",
+    "expires_at", "source_ref",
+)
+
+
+def _claim_text(claims: dict, key: str) -> str | None:
+    value = claims.get(key)
+    if isinstance(value, list):  # aud may be an array in some tokens
+        value = value[0] if value else None
+    return None if value is None else str(value)
+
+
+def token_rows(records: Iterable[dict]) -> Iterator[tuple]:
+    for rec in records:
+        claims, header = rec["claims"], rec["header"]
+        oid = _claim_text(claims, "oid")
+        username = (_claim_text(claims, "preferred_username") or _claim_text(claims, "upn")
+                    or _claim_text(claims, "unique_name"))
+        exp = claims.get("exp")
+        yield (
+            rec["line"], _claim_text(header, "alg"), _claim_text(claims, "ver"), _claim_text(claims, "iss"),
+            _claim_text(claims, "tid"), _claim_text(claims, "aud"), oid, ids.parse_guid(oid), _lower(username),
+            _claim_text(claims, "azp") or _claim_text(claims, "appid"), _claim_text(claims, "scp"),
+            datetime.fromtimestamp(exp, UTC) if isinstance(exp, int | float) else None, rec.get("_where"),
+        )
+
+
+# --- Entra app registration ----------------------------------------------------------------------
+
+APPLICATION_COLUMNS = ("app_id", "object_id", "display_name", "requested_access_token_version", "source_ref")
+REQUIRED_ACCESS_COLUMNS = ("resource_app_id", "access_id", "access_type")
+SERVICE_PRINCIPAL_COLUMNS = ("id", "app_id", "display_name", "source_ref")
+SP_SCOPE_COLUMNS = ("sp_id", "scope_id", "value")
+GRANT_COLUMNS = ("id", "client_id", "consent_type", "principal_id", "resource_id", "scope", "source_ref")
+
+
+def application_rows(app: dict) -> tuple[tuple, list[tuple]]:
+    api = app.get("api") if isinstance(app.get("api"), dict) else {}
+    version = api.get("requestedAccessTokenVersion")
+    if version is not None and not isinstance(version, int):
+        raise _fail(app, f"expected api.requestedAccessTokenVersion to be 1, 2 or null, found {version!r}")
+    access = []
+    for resource in app.get("requiredResourceAccess") or []:
+        if not isinstance(resource, dict) or not resource.get("resourceAppId"):
+            raise _fail(app, "expected each requiredResourceAccess entry to have a resourceAppId")
+        entries = resource.get("resourceAccess") or [{}]
+        access.extend((str(resource["resourceAppId"]).lower(), e.get("id"), e.get("type")) for e in entries)
+    row = (str(app["appId"]).lower(), _text(app, "id"), _text(app, "displayName"), version, app.get("_where"))
+    return row, access
+
+
+def service_principal_rows(records: Iterable[dict]) -> Iterator[tuple[tuple, list[tuple]]]:
+    for rec in records:
+        sp_id = _text(rec, "id", required=True)
+        scopes = [(sp_id, s.get("id"), s.get("value")) for s in rec.get("oauth2PermissionScopes") or []
+                  if isinstance(s, dict)]
+        app_id = _text(rec, "appId")
+        yield (sp_id, app_id.lower() if app_id else None, _text(rec, "displayName"), rec.get("_where")), scopes
+
+
+def grant_rows(records: Iterable[dict]) -> Iterator[tuple]:
+    for rec in records:
+        yield (_text(rec, "id"), _text(rec, "clientId", required=True), _text(rec, "consentType"),
+               _text(rec, "principalId"), _text(rec, "resourceId", required=True), _text(rec, "scope"),
+               rec.get("_where"))

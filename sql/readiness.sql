@@ -8,6 +8,8 @@
 --   ready          nothing above
 -- A person enrolls with one account (active, selected service, best link). A blocking finding
 -- about another of their accounts does not make them fail; it counts as a warning for them.
+-- predicted_error is the first error the person would meet, in the order the mobile app and the
+-- server reach them (the rules' "stage"); fix lists every fix, each addressed to its owner.
 CREATE OR REPLACE TEMP TABLE readiness AS
 WITH missing AS (
     SELECT string_agg(name, ', ' ORDER BY name) AS names
@@ -42,11 +44,12 @@ subjects AS (
         WHERE a.active AND a.on_selected AND NOT a.targeted
     )
 ),
-user_findings AS (SELECT * FROM findings WHERE subject_type <> 'config'),
+user_findings AS (SELECT * FROM findings WHERE subject_type NOT IN ('config', 'tenant')),
 applied AS (  -- equi-joins only: an OR join here would compare every subject with every finding
     SELECT s.subject_no, f.*, f.severity AS effective
     FROM subjects s
-    CROSS JOIN (SELECT * FROM findings WHERE subject_type = 'config' AND severity <> 'info') f  -- info: nothing to do
+    CROSS JOIN (SELECT * FROM findings                       -- server and tenant findings concern everyone
+                WHERE subject_type IN ('config', 'tenant') AND severity <> 'info') f  -- info: nothing to do
     UNION ALL
     SELECT s.subject_no, f.*,
            CASE WHEN f.severity = 'blocking' AND f.mattermost_user_id IS NOT NULL
@@ -67,14 +70,14 @@ per_subject AS (
     SELECT a.subject_no,
            bool_or(m.readiness = 'not_evaluated') AS exempt,
            arg_min(a.predicted_error, a.rule_id) FILTER (WHERE m.readiness = 'not_evaluated') AS exempt_error,
-           arg_min(a.remediation, a.rule_id) FILTER (WHERE m.readiness = 'not_evaluated') AS exempt_fix,
+           arg_min(m.owner || ': ' || a.remediation, a.rule_id)
+               FILTER (WHERE m.readiness = 'not_evaluated') AS exempt_fix,
            bool_or(a.effective = 'blocking') AS has_blocking,
            bool_or(a.effective = 'warning') AS has_warning,
            arg_min(a.predicted_error, (CASE a.effective WHEN 'blocking' THEN 1 WHEN 'warning' THEN 2 ELSE 3 END,
-                                       CASE a.subject_type WHEN 'config' THEN 1 ELSE 2 END,  -- the server gates first
-                                       a.rule_id)) AS top_error,
+                                       m.stage, a.rule_id)) AS top_error,
            string_agg(DISTINCT a.rule_id, ';' ORDER BY a.rule_id) AS rule_ids,
-           string_agg(DISTINCT a.remediation, ' | ' ORDER BY a.remediation)
+           string_agg(DISTINCT m.owner || ': ' || a.remediation, ' | ' ORDER BY m.owner || ': ' || a.remediation)
                FILTER (WHERE a.effective IN ('blocking', 'warning')) AS fixes
     FROM applied a
     JOIN rule_meta m USING (rule_id)

@@ -41,7 +41,7 @@ def test_each_status(tmp_path):
     assert fails["status"] == "will_fail"
     assert fails["rule_ids"] == "USER_AUTHDATA_IS_EMAIL"
     assert fails["predicted_error"].startswith("User mismatch")
-    assert fails["fix"] == f"Set auth_data of saml account user2 ({mm_id(2)}) to {oid(2)}"
+    assert fails["fix"] == f"Mattermost admin: Set auth_data of saml account user2 ({mm_id(2)}) to {oid(2)}"
 
     assert risk["status"] == "at_risk"
     assert risk["mattermost_user_id"] == mm_id(3)  # the account on the selected service
@@ -51,7 +51,7 @@ def test_each_status(tmp_path):
     assert other["status"] == "not_evaluated"
     assert other["rule_ids"] == "USER_NOT_SELECTED_SERVICE"
     assert other["predicted_error"].startswith("not evaluated")
-    assert other["fix"].startswith("Migrate the account to the selected auth service")
+    assert other["fix"].startswith("Mattermost admin: Migrate the account to the selected auth service")
 
     assert outcome.result.summary["readiness"] == {"will_fail": 1, "at_risk": 1, "not_evaluated": 1, "ready": 1}
     assert outcome.result.readiness_counts == outcome.result.summary["readiness"]

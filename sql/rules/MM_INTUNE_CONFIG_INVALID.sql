@@ -1,5 +1,7 @@
 -- rule: MM_INTUNE_CONFIG_INVALID
 -- severity: blocking
+-- stage: 10
+-- owner: mattermost_admin
 -- title: IntuneSettings incomplete or invalid
 -- depends_on: mattermost_config
 -- predicted_error: HTTP 403 Forbidden: the server gates Intune enrollment on a valid TenantId, ClientId and an enabled AuthService

@@ -1,5 +1,7 @@
 -- rule: MM_INTUNE_NOT_ENABLED
 -- severity: info
+-- stage: 100
+-- owner: mattermost_admin
 -- title: Intune MAM is not enabled yet
 -- depends_on: mattermost_config
 -- predicted_error: none yet: the mobile app does not enforce Intune MAM until IntuneSettings.Enable is true

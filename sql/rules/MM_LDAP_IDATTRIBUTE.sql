@@ -1,5 +1,7 @@
 -- rule: MM_LDAP_IDATTRIBUTE
 -- severity: blocking
+-- stage: 80
+-- owner: mattermost_admin
 -- title: LDAP IdAttribute is not msDS-aadObjectId
 -- depends_on: mattermost_config
 -- predicted_error: User mismatch: LDAP-synchronised accounts carry an identifier other than the Entra objectId

@@ -1,5 +1,7 @@
 -- rule: MM_LICENSE_NOT_ADVANCED
 -- severity: blocking
+-- stage: 10
+-- owner: mattermost_admin
 -- title: Server license is not Enterprise Advanced
 -- depends_on: mattermost_license
 -- predicted_error: NotLicensed: the server is not licensed for Intune MAM (HTTP 403 Forbidden)

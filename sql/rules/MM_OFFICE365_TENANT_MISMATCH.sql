@@ -1,5 +1,7 @@
 -- rule: MM_OFFICE365_TENANT_MISMATCH
 -- severity: warning
+-- stage: 45
+-- owner: mattermost_admin
 -- title: Entra ID sign-in points at another tenant than IntuneSettings
 -- depends_on: mattermost_config
 -- predicted_error: Enrollment fails for users who sign in through a directory other than the Intune tenant

@@ -1,5 +1,7 @@
 -- rule: MM_SAML_IDATTRIBUTE
 -- severity: blocking
+-- stage: 80
+-- owner: mattermost_admin
 -- title: SAML IdAttribute is not the objectidentifier claim
 -- depends_on: mattermost_config
 -- predicted_error: User mismatch: SAML accounts are bound by another identifier, so no account has AuthData = the token's oid

@@ -1,5 +1,7 @@
 -- rule: USER_AUTHDATA_IS_OBJECTGUID
 -- severity: blocking
+-- stage: 80
+-- owner: mattermost_admin
 -- title: Account bound by on-premises objectGUID
 -- depends_on: mattermost_users, entra_users, mattermost_config
 -- predicted_error: User mismatch: the server finds no account with AuthData = the token's oid for the selected AuthService; the app logs the user out and wipes the server

@@ -1,5 +1,7 @@
 -- rule: USER_DEACTIVATED
 -- severity: blocking
+-- stage: 70
+-- owner: mattermost_admin
 -- title: Targeted user's Mattermost accounts are all deactivated
 -- depends_on: mattermost_users, entra_users, mattermost_config
 -- predicted_error: HTTP 409: account locked (the Mattermost account is deactivated)

@@ -1,5 +1,7 @@
 -- rule: USER_DUPLICATE_ACCOUNTS
 -- severity: warning
+-- stage: 100
+-- owner: mattermost_admin
 -- title: One person, several active Mattermost accounts
 -- depends_on: mattermost_users, entra_users, mattermost_config
 -- predicted_error: Enrollment succeeds only for the account bound by the objectId; the user may sign in to the other one and lose data when it is wiped

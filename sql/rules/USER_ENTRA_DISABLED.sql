@@ -1,5 +1,7 @@
 -- rule: USER_ENTRA_DISABLED
 -- severity: info
+-- stage: 100
+-- owner: mattermost_admin
 -- readiness: not_evaluated
 -- title: Entra account disabled, Mattermost account still active
 -- depends_on: mattermost_users, entra_users, mattermost_config

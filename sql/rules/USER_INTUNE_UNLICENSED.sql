@@ -1,5 +1,7 @@
 -- rule: USER_INTUNE_UNLICENSED
 -- severity: blocking
+-- stage: 90
+-- owner: directory_team
 -- title: Targeted user has no enabled Intune license
 -- depends_on: entra_users, entra_licenses
 -- predicted_error: Enrollment Failed: the Intune App SDK cannot enroll a user without an Intune service plan

@@ -1,5 +1,7 @@
 -- rule: USER_LDAP_AADOBJECTID_MISMATCH
 -- severity: warning
+-- stage: 100
+-- owner: directory_team
 -- title: LDAP msDS-aadObjectId differs from the person's objectId
 -- depends_on: ldap, entra_users
 -- predicted_error: Accounts synchronised from LDAP carry another objectId than the token's oid: User mismatch on LDAP paths

@@ -1,5 +1,7 @@
 -- rule: USER_LDAP_AADOBJECTID_MISSING
 -- severity: warning
+-- stage: 100
+-- owner: directory_team
 -- title: LDAP entry has no msDS-aadObjectId
 -- depends_on: ldap, entra_users
 -- predicted_error: Accounts created or synchronised from LDAP get no objectId; sign-in through LDAP will not match the token's oid

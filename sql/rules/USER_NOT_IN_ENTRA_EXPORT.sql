@@ -1,5 +1,7 @@
 -- rule: USER_NOT_IN_ENTRA_EXPORT
 -- severity: warning
+-- stage: 100
+-- owner: directory_team
 -- readiness: not_evaluated
 -- title: Policy-group member missing from the users export
 -- depends_on: entra_users, entra_groups

@@ -1,5 +1,7 @@
 -- rule: USER_NOT_SELECTED_SERVICE
 -- severity: info
+-- stage: 100
+-- owner: mattermost_admin
 -- readiness: not_evaluated
 -- title: Targeted user signs in with another auth service
 -- depends_on: mattermost_users, entra_users, mattermost_config

@@ -1,5 +1,7 @@
 -- rule: USER_NO_ENTRA_MATCH
 -- severity: blocking
+-- stage: 80
+-- owner: mattermost_admin
 -- title: Account matches no Entra user
 -- depends_on: mattermost_users, entra_users, mattermost_config
 -- predicted_error: User mismatch: no Entra user's oid can equal this account's AuthData

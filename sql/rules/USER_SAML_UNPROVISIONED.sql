@@ -1,5 +1,7 @@
 -- rule: USER_SAML_UNPROVISIONED
 -- severity: blocking
+-- stage: 60
+-- owner: mattermost_admin
 -- title: Targeted user has no Mattermost account (SAML)
 -- depends_on: mattermost_users, entra_users, mattermost_config
 -- predicted_error: HTTP 428 account_not_found: mobile sign-in creates no SAML users

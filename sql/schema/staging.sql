@@ -82,13 +82,118 @@ CREATE TEMP TABLE mm_config (
     ldap_login_id_attribute VARCHAR,
     ldap_email_attribute    VARCHAR,
     ldap_base_dn            VARCHAR,
-    ldap_user_filter        VARCHAR
+    ldap_user_filter        VARCHAR,
+    site_url                VARCHAR,           -- ServiceSettings.SiteURL
+    saml_sp_identifier      VARCHAR            -- SamlSettings.ServiceProviderIdentifier (the SAML audience)
 );
 
 CREATE TEMP TABLE mm_license (
     is_licensed    BOOLEAN,
     sku_short_name VARCHAR,
     sku_name       VARCHAR
+);
+
+-- SAML: one row per validly signed assertion (identity data comes only from these), every
+-- attribute of those assertions, and the captures that were rejected (no identity data).
+CREATE TEMP TABLE saml_assertions (
+    file                    VARCHAR NOT NULL,
+    kind                    VARCHAR,           -- response | assertion | wsfed
+    signed_element          VARCHAR,           -- response | assertion
+    response_issuer         VARCHAR,
+    assertion_issuer        VARCHAR,
+    destination             VARCHAR,
+    in_response_to          VARCHAR,
+    recipient               VARCHAR,
+    audiences               VARCHAR,           -- space-separated
+    not_before              TIMESTAMPTZ,
+    not_on_or_after         TIMESTAMPTZ,
+    subject_not_on_or_after TIMESTAMPTZ,
+    issue_instant           TIMESTAMPTZ,
+    certificate_not_after   TIMESTAMPTZ,
+    name_id                 VARCHAR,
+    name_id_format          VARCHAR,
+    objectidentifier        VARCHAR,           -- value of the full objectidentifier claim URI, as sent
+    objectidentifier_norm   VARCHAR,
+    tenantid                VARCHAR,
+    claim_name              VARCHAR,           -- .../claims/name (the UPN in Entra)
+    claim_name_lower        VARCHAR,
+    emailaddress_lower      VARCHAR,
+    upn_lower               VARCHAR,
+    immutableid             VARCHAR,
+    id_attribute_value      VARCHAR,           -- value of the claim SamlSettings.IdAttribute names, exactly
+    source_ref              VARCHAR
+);
+
+CREATE TEMP TABLE saml_attributes (
+    file  VARCHAR NOT NULL,
+    name  VARCHAR NOT NULL,
+    value VARCHAR
+);
+
+CREATE TEMP TABLE saml_rejected (
+    file   VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL
+);
+
+CREATE TEMP TABLE saml_metadata (
+    file              VARCHAR NOT NULL,
+    entity_id         VARCHAR,
+    certificate_count INTEGER
+);
+
+-- MSAL access tokens, one row per token line (decoded, not verified).
+CREATE TEMP TABLE msal_tokens (
+    line                 INTEGER NOT NULL,
+    alg                  VARCHAR,
+    ver                  VARCHAR,
+    iss                  VARCHAR,
+    tid                  VARCHAR,
+    aud                  VARCHAR,
+    oid                  VARCHAR,           -- as issued
+    oid_norm             VARCHAR,
+    username_lower       VARCHAR,           -- preferred_username (v2) or upn/unique_name (v1), lowercased
+    app_id               VARCHAR,           -- azp (v2) or appid (v1)
+    scp                  VARCHAR,
+    expires_at           TIMESTAMPTZ,
+    source_ref           VARCHAR
+);
+
+-- The Entra app registration of the server API app, its consent and the MAM resource.
+CREATE TEMP TABLE entra_application (
+    app_id                          VARCHAR NOT NULL,
+    object_id                       VARCHAR,
+    display_name                    VARCHAR,
+    requested_access_token_version  INTEGER,   -- NULL means 1
+    source_ref                      VARCHAR
+);
+
+CREATE TEMP TABLE entra_app_required_access (
+    resource_app_id VARCHAR NOT NULL,
+    access_id       VARCHAR,
+    access_type     VARCHAR                    -- Scope (delegated) | Role (application)
+);
+
+CREATE TEMP TABLE entra_service_principals (
+    id           VARCHAR NOT NULL,
+    app_id       VARCHAR,
+    display_name VARCHAR,
+    source_ref   VARCHAR
+);
+
+CREATE TEMP TABLE entra_sp_scopes (          -- delegated scopes a service principal publishes
+    sp_id    VARCHAR NOT NULL,
+    scope_id VARCHAR,
+    value    VARCHAR
+);
+
+CREATE TEMP TABLE entra_oauth2_grants (
+    id           VARCHAR,
+    client_id    VARCHAR,
+    consent_type VARCHAR,
+    principal_id VARCHAR,
+    resource_id  VARCHAR,
+    scope        VARCHAR,                      -- space-separated scope values
+    source_ref   VARCHAR
 );
 
 -- Which inputs this run read: rules list their needs in depends_on and are skipped without them.
@@ -120,5 +225,7 @@ CREATE TEMP TABLE findings (
 CREATE TEMP TABLE rule_meta (
     rule_id   VARCHAR PRIMARY KEY,
     severity  VARCHAR NOT NULL,
-    readiness VARCHAR NOT NULL     -- severity | not_evaluated
+    readiness VARCHAR NOT NULL,    -- severity | not_evaluated
+    stage     INTEGER NOT NULL,    -- where the user meets it (reconcile/rules.py OPTIONAL_KEYS)
+    owner     VARCHAR NOT NULL     -- who carries out the fix, as readiness.csv names them
 );
