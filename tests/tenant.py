@@ -82,6 +82,12 @@ class Tenant:
     groups: dict[str, list[dict]] | None = None
     ldif: str | None = None
     entra_csv: list[dict] | None = None
+    tokens: list[str] | None = None               # msal_tokens.txt lines
+    application: dict | None = None               # entra_application.json
+    service_principals: list[dict] | None = None  # entra_service_principals.json
+    grants: list[dict] | None = None              # entra_oauth2_permission_grants.json
+    saml: dict[str, str | bytes] | None = None    # saml/<name>: content
+    idp_metadata: str | None = None               # idp_metadata.xml
 
     def write(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
@@ -104,6 +110,21 @@ class Tenant:
                 _dump(directory / "entra_groups" / f"{group_id}.json", {"value": members})
         if self.ldif is not None:
             (directory / "ldap_users.ldif").write_text(self.ldif, encoding="utf-8")
+        if self.tokens is not None:
+            (directory / "msal_tokens.txt").write_text("\n".join(self.tokens) + "\n", encoding="utf-8")
+        if self.application is not None:
+            _dump(directory / "entra_application.json", self.application)
+        if self.service_principals is not None:
+            _dump(directory / "entra_service_principals.json", {"value": self.service_principals})
+        if self.grants is not None:
+            _dump(directory / "entra_oauth2_permission_grants.json", {"value": self.grants})
+        if self.saml is not None:
+            (directory / "saml").mkdir(exist_ok=True)
+            for name, content in self.saml.items():
+                target = directory / "saml" / name
+                target.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+        if self.idp_metadata is not None:
+            (directory / "idp_metadata.xml").write_text(self.idp_metadata, encoding="utf-8")
         return directory
 
 
@@ -158,3 +179,49 @@ def ldif_entry(dn: str, **attrs: str | bytes | list) -> str:
             else:
                 lines.append(f"{name}: {item}")
     return "\n".join(lines) + "\n\n"
+
+
+MAM_APP_ID = "0a5f63c0-b750-4f38-a71c-4fc0d58b89e2"
+CLIENT_SP_ID = "5c1e2d3f-0000-4000-8000-00000000c11e"
+MAM_SP_ID = "5c1e2d3f-0000-4000-8000-0000000000aa"
+
+
+def jwt(claims: dict, header: dict | None = None) -> str:
+    """An unsigned-but-shaped JWT (the audit decodes, it cannot verify offline)."""
+    def part(obj: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+    return f"{part(header or {'typ': 'JWT', 'alg': 'RS256', 'kid': 'k1'})}.{part(claims)}.c2lnbmF0dXJl"
+
+
+def v2_claims(n: int, **overrides) -> dict:
+    """Claims of a v2.0 access token for the server API, issued to test user n."""
+    claims = {"aud": CLIENT_ID, "iss": f"https://login.microsoftonline.com/{TENANT_ID}/v2.0", "iat": 1_700_000_000,
+              "nbf": 1_700_000_000, "exp": 1_700_003_600, "ver": "2.0", "tid": TENANT_ID, "oid": oid(n),
+              "preferred_username": f"user{n}@contoso.com", "name": f"User{n}", "scp": "access_as_user",
+              "azp": "a1b2c3d4-0000-4000-8000-0000000000ff", "sub": f"sub-{n}"}
+    claims.update(overrides)
+    return claims
+
+
+def application(**overrides) -> dict:
+    """A server API app registration that passes every app-registration rule."""
+    app = {"id": "9d8c7b6a-0000-4000-8000-000000000001", "appId": CLIENT_ID, "displayName": "Mattermost Intune API",
+           "api": {"requestedAccessTokenVersion": 2, "oauth2PermissionScopes": []},
+           "requiredResourceAccess": [{"resourceAppId": MAM_APP_ID, "resourceAccess": [
+               {"id": "9b1b1e42-794b-4c8c-8c7f-c2ba6b4f3f9d", "type": "Scope"}]}]}
+    app.update(overrides)
+    return app
+
+
+def service_principals() -> list[dict]:
+    return [{"id": CLIENT_SP_ID, "appId": CLIENT_ID, "displayName": "Mattermost Intune API"},
+            {"id": MAM_SP_ID, "appId": MAM_APP_ID, "displayName": "Microsoft Mobile Application Management",
+             "oauth2PermissionScopes": [{"id": "9b1b1e42-794b-4c8c-8c7f-c2ba6b4f3f9d",
+                                         "value": "DeviceManagementManagedApps.ReadWrite"}]}]
+
+
+def admin_consent(scope: str = "DeviceManagementManagedApps.ReadWrite", **overrides) -> dict:
+    grant = {"id": "grant-1", "clientId": CLIENT_SP_ID, "consentType": "AllPrincipals", "principalId": None,
+             "resourceId": MAM_SP_ID, "scope": scope}
+    grant.update(overrides)
+    return grant

@@ -247,3 +247,14 @@ def test_account_of_a_disabled_entra_user_is_not_evaluated(tmp_path):
     outcome = audit(Tenant(entra=[entra_user(1, accountEnabled=False)], mattermost=[mm_user(1)]), tmp_path)
     assert outcome.fired() == {"USER_ENTRA_DISABLED"}
     assert outcome.status_of(mattermost_user_id=mm_id(1)) == "not_evaluated"
+
+
+def test_first_error_is_the_one_met_first_not_the_alphabetically_first(tmp_path):
+    """Not provisioned (428) comes before an unlicensed enrollment failure; both are listed."""
+    person = entra_user(1, assignedPlans=[])
+    outcome = audit(Tenant(entra=[person, entra_user(2)], mattermost=[mm_user(2)]), tmp_path)
+    row = next(r for r in outcome.readiness if r["entra_object_id"] == oid(1))
+    assert row["rule_ids"] == "USER_INTUNE_UNLICENSED;USER_SAML_UNPROVISIONED"
+    assert row["predicted_error"].startswith("HTTP 428")
+    assert "Directory team: Assign a license" in row["fix"]
+    assert "Mattermost admin: Have the user sign in once" in row["fix"]
