@@ -8,7 +8,6 @@ through the same row builders in reconcile.staging.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -177,7 +176,7 @@ def _load_saml(con: duckdb.DuckDBPyConnection, input_dir: Path, config: dict | N
     rejected: list[tuple] = []
 
     def valid_rows():
-        for status, row, attrs in staging.saml_rows(read_saml_captures(folder, metadata, datetime.now(UTC)),
+        for status, row, attrs in staging.saml_rows(read_saml_captures(folder, metadata),
                                                     id_attribute or None):
             if status == "valid":
                 attributes.extend(attrs)
