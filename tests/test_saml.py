@@ -25,10 +25,8 @@ from saml_helpers import (
     SAML,
     SAMLP,
     SP_ENTITY,
-    Identity,
     assertion_element,
     form_value,
-    make_identity,
     metadata_xml,
     response_element,
     sign,
@@ -49,16 +47,6 @@ RECORD_KEYS = {
     "subject_not_on_or_after", "issue_instant", "assertion_id", "name_id", "name_id_format", "attributes",
     "certificate_not_after",
 }
-
-
-@pytest.fixture(scope="session")
-def keys(tmp_path_factory) -> dict[str, Identity]:
-    """Throwaway signing identities: the tenant's IdP, an attacker, and a second (non-Entra) IdP."""
-    openssl = shutil.which("openssl") or "/usr/bin/openssl"
-    if not Path(openssl).exists():
-        pytest.skip("the openssl CLI is needed to make throwaway signing keys")
-    directory = tmp_path_factory.mktemp("saml-keys")
-    return {name: make_identity(directory, name, openssl) for name in ("idp", "attacker", "other-idp")}
 
 
 def read(tmp_path: Path, captures: dict[str, bytes | str], certificates: list[str]) -> dict[str, dict]:
