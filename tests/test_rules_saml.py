@@ -42,7 +42,8 @@ def run(tmp_path, keys, captures: dict[str, bytes], accounts=None, cfg=None, ent
                     mattermost=accounts if accounts is not None else [mm_user(1, "alice", auth_data=ALICE_OID),
                                                                       mm_user(2)],
                     config=cfg or config(**SITE), saml=captures,
-                    idp_metadata=metadata_xml([keys["idp"].cert_b64], **({"entity_id": entity_id} if entity_id else {})))
+                    idp_metadata=metadata_xml([keys["idp"].cert_b64],
+                                              **({"entity_id": entity_id} if entity_id else {})))
     return audit(tenant, tmp_path)
 
 
