@@ -16,11 +16,13 @@ import pytest
 from reconcile.rules import load_rules
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-# A blocking config problem makes every person will_fail, so the sample (mostly ready, on purpose)
-# cannot show these; tests/test_rules_config.py fires each of them.
+# A blocking server, tenant or IdP-wide problem makes every person will_fail, so the sample (mostly
+# ready, on purpose) cannot show these; tests/test_rules_config.py, test_rules_app_registration.py
+# and test_rules_saml.py fire each of them.
 CONFIG_RULES_NOT_IN_SAMPLE = {
     "MM_INTUNE_CONFIG_INVALID", "MM_LICENSE_NOT_ADVANCED", "MM_SAML_IDATTRIBUTE", "MM_LDAP_IDATTRIBUTE",
-    "MM_OFFICE365_TENANT_MISMATCH",
+    "MM_OFFICE365_TENANT_MISMATCH", "MM_INTUNE_CLIENT_MISMATCH", "ENTRA_TOKEN_VERSION",
+    "ENTRA_MAM_PERMISSION_MISSING", "ENTRA_ADMIN_CONSENT_MISSING", "SAML_IDP_NOT_ENTRA", "SAML_IDATTRIBUTE_NOT_SENT",
 }
 
 
