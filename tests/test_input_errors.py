@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,9 @@ from click.testing import CliRunner
 from tenant import Tenant, entra_user, ldif_entry, mm_user, oid
 
 from reconcile.cli import main
+from reconcile.paths import sample_dir
+
+SAMPLE_METADATA = sample_dir() / "idp_metadata.xml"  # valid metadata, so the capture is what fails
 
 
 def _tenant() -> Tenant:
@@ -32,6 +36,13 @@ def _breakers():
     """(name, how to break the export dir, words the error must contain)."""
     def write(name, text):
         return lambda d: (d / name).write_text(text, encoding="utf-8")
+
+    def saml_capture(name, text):
+        def breaker(d):
+            (d / "saml").mkdir()
+            (d / "saml" / name).write_text(text)
+            shutil.copy(SAMPLE_METADATA, d)
+        return breaker
 
     def users_json(users):
         return write("entra_users.json", json.dumps({"value": users}))
@@ -77,6 +88,15 @@ def _breakers():
          ["entra_users.csv", "line 2", "accountEnabled", "'maybe'"]),
         ("csv without objectId", lambda d: ((d / "entra_users.json").unlink(), (d / "entra_users.csv").write_text(
             "userPrincipalName,mail\na@contoso.com,a@contoso.com\n")), ["entra_users.csv", "objectId"]),
+        ("saml capture not base64", saml_capture("trace.b64", "%%% not base64 %%%"), ["saml/trace.b64", "base64"]),
+        ("saml capture not xml", saml_capture("page.xml", "Sign in failed"), ["saml/page.xml", "XML"]),
+        ("idp metadata without certificates", lambda d: (d / "idp_metadata.xml").write_text(
+            '<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"/>'),
+         ["idp_metadata.xml", "certificate"]),
+        ("token line not a jwt", write("msal_tokens.txt", "# tokens\neyJ0eXAiOiJKV1QifQ\n"),
+         ["msal_tokens.txt", "line 2", "expected a JWT"]),
+        ("application without appId", write("entra_application.json", '{"displayName": "x"}'),
+         ["entra_application.json", "appId"]),
     ]
 
 

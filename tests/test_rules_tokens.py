@@ -40,6 +40,16 @@ def test_good_v2_token_passes_every_token_rule(tmp_path):
     assert "not verified offline" in note
 
 
+def test_console_says_token_signatures_are_not_verified(tmp_path):
+    from click.testing import CliRunner
+
+    from reconcile.cli import main
+
+    export = Tenant(entra=[entra_user(1)], mattermost=[mm_user(1)], tokens=[jwt(v2_claims(1))]).write(tmp_path / "e")
+    result = CliRunner().invoke(main, ["audit", "--input-dir", str(export), "--output-dir", str(tmp_path / "o")])
+    assert "msal_tokens.txt: token signatures are not verified offline" in " ".join(result.output.split())
+
+
 def test_v1_token_from_claims(tmp_path):
     claims = v2_claims(1, ver="1.0", iss=f"https://sts.windows.net/{TENANT_ID}/", upn="user1@contoso.com")
     del claims["preferred_username"]

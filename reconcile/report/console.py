@@ -32,6 +32,9 @@ def print_summary(result: AuditResult, console: Console) -> None:
     ready.add_row(*(f"{count:,}" for count in result.readiness_counts.values()))
     console.print(ready)
     console.print(f"targeted: {result.targeting}")
+    for info in result.inputs:
+        if info.available and info.note:
+            console.print(f"note: {info.file}: {info.note}")
     skipped = [r for r in result.rule_results if r.status == "skipped"]
     if skipped:
         console.print(f"[yellow]{len(skipped)} rule(s) skipped[/] (not passed):")
