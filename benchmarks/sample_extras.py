@@ -39,7 +39,7 @@ MAM_APP_ID = "0a5f63c0-b750-4f38-a71c-4fc0d58b89e2"
 ISSUED = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)  # fixed, in the past: captures are old, as in real audits
 CLIENT_APP = "3e3b1f0a-7c11-4d6e-9a55-2f0c8d4b6a10"  # the vendor mobile app that requests the tokens
 EXTRA_FILES = ("idp_metadata.xml", "msal_tokens.txt", "entra_application.json", "entra_service_principals.json",
-               "entra_oauth2_permission_grants.json")
+               "entra_oauth2_permission_grants.json", "intune_ios_app_protections.json")
 
 
 def _ts(moment: datetime) -> str:
@@ -139,6 +139,17 @@ def _token(person: dict, tenant: str, client_id: str, v1: bool = False, **overri
                   "scp": "access_as_user"}
     claims.update(overrides)
     return _jwt({k: v for k, v in claims.items() if v is not None})
+
+
+def _policy(policy_id: str, name: str, bundle_id: str, targets: list[dict]) -> dict:
+    """An iosManagedAppProtection as Graph returns it with $expand=apps,assignments (fields trimmed)."""
+    return {
+        "@odata.type": "#microsoft.graph.iosManagedAppProtection", "id": policy_id, "displayName": name,
+        "description": "", "version": "\"1\"", "isAssigned": bool(targets),
+        "apps": [{"id": f"{bundle_id}.ios", "version": "-1", "mobileAppIdentifier": {
+            "@odata.type": "#microsoft.graph.iosMobileAppIdentifier", "bundleId": bundle_id}}],
+        "assignments": [{"id": f"{policy_id}_{i}", "target": target} for i, target in enumerate(targets)],
+    }
 
 
 def _users(export: Path) -> dict[str, dict]:
@@ -244,8 +255,18 @@ def add_extras(export: Path) -> dict[str, list[str]]:
         {"id": "Kqv_a0M8GUuQm5kH0lH2Yg", "clientId": client_sp, "consentType": "AllPrincipals", "principalId": None,
          "resourceId": mam_sp, "scope": " DeviceManagementManagedApps.ReadWrite"},
     ]}
+    groups = sorted(path.stem for path in (export / "entra_groups").glob("*.json"))
+    policies = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#deviceAppManagement/"
+                                  "iosManagedAppProtections(apps(),assignments())", "value": [
+        _policy("T_5b0e7c9a-1f2d-4e3c-8a6b-0c1d2e3f4a5b", "Mattermost iOS (production)", "com.mattermost.rn",
+                [{"@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": g} for g in groups]),
+        # a policy made for the beta app and never assigned: INTUNE_POLICY_UNASSIGNED (a warning)
+        _policy("T_9c8d7e6f-5a4b-4c3d-9e2f-1a0b9c8d7e6f", "Mattermost iOS (beta)", "com.mattermost.rnbeta", []),
+        _policy("T_0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "Outlook iOS", "com.microsoft.Office.Outlook",
+                [{"@odata.type": "#microsoft.graph.allLicensedUsersAssignmentTarget"}]),
+    ]}
     for name, doc in (("entra_application.json", application), ("entra_service_principals.json", principals),
-                      ("entra_oauth2_permission_grants.json", grants)):
+                      ("entra_oauth2_permission_grants.json", grants), ("intune_ios_app_protections.json", policies)):
         (export / name).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     return plan
 

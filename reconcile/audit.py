@@ -18,7 +18,7 @@ import duckdb
 
 from reconcile import __version__
 from reconcile.errors import ExitCode
-from reconcile.inputs import InputInfo, load_export_dir
+from reconcile.inputs import InputInfo, TargetingOptions, load_export_dir
 from reconcile.paths import sql_dir
 from reconcile.report.csv_report import write_query_csv
 from reconcile.report.html_report import write_html
@@ -78,6 +78,7 @@ def run_audit(
     fail_on: str = "blocking",
     keep_snapshots: int = DEFAULT_KEEP_SNAPSHOTS,
     progress: Callable[[str], None] | None = None,
+    targeting: TargetingOptions | None = None,
 ) -> AuditResult:
     """Audit one export directory; raises InputError (nothing written) on malformed input."""
     if fail_on not in FAIL_ON_LEVELS:
@@ -90,7 +91,7 @@ def run_audit(
     with open_workspace() as con:
         create_staging(con)
         say(f"reading {input_dir}")
-        inputs = load_export_dir(con, input_dir)
+        inputs = load_export_dir(con, input_dir, targeting)
         say("matching identities")
         for path in sorted((sql_dir() / "derive").glob("*.sql")):
             run_sql_file(con, path)
@@ -98,27 +99,39 @@ def run_audit(
         available = {info.name for info in inputs if info.available}
         results = run_rules(con, rules, available, run_id)
         run_sql_file(con, sql_dir() / "readiness.sql")
-        targeting = _targeting(inputs)
+        described = _describe_targeting(con)
         result = AuditResult(run_id, output_dir, store_path, inputs, results,
-                             _readiness_counts(con), targeting)
+                             _readiness_counts(con), described)
         severity_counts = _severity_counts(results)
         result.exit_code = exit_code_for(severity_counts, fail_on)
         attach_store(con, store_path)
         previous = _previous_run(con)
         changes = _changes_since(con, previous)
         finished = datetime.now(UTC)
-        _commit(con, run_id, started, finished, input_dir, targeting, keep_snapshots)
+        _commit(con, run_id, started, finished, input_dir, described, keep_snapshots)
         result.summary = _summary(result, started, finished, fail_on, severity_counts, previous, changes)
         say(f"writing reports to {output_dir}")
         _write_outputs(con, result)
     return result
 
 
-def _targeting(inputs: list[InputInfo]) -> str:
-    groups = next(info for info in inputs if info.name == "entra_groups")
-    if groups.available:
-        return f"members of the policy groups in {groups.file}"
-    return "every enabled Member user (no entra_groups/ folder: the policy's groups were not provided)"
+def _describe_targeting(con: duckdb.DuckDBPyConnection) -> str:
+    """Say whom the audit treated as targeted, and on what evidence (sql/derive/35_targeting.sql)."""
+    rows = con.execute("SELECT source, mode, count(group_id) FROM temp.targeting GROUP BY ALL ORDER BY ALL").fetchall()
+    if not rows:
+        return "every enabled Member user (no entra_groups/ folder: the policy's groups were not provided)"
+    source = rows[0][0]
+    counts = {mode: n for _, mode, n in rows}
+    if source == "override":
+        return f"members of the {counts['include']} group(s) given with --intune-group"
+    if source == "exported groups":
+        return f"members of the {counts['include']} policy group(s) in entra_groups/"
+    parts = [f"{counts.get('include', 0)} included group(s)"]
+    if counts.get("exclude"):
+        parts.append(f"minus {counts['exclude']} excluded group(s)")
+    if "all_licensed" in counts:
+        parts.append("plus every Intune-licensed user")
+    return "the Mattermost iOS App Protection Policies in intune_ios_app_protections.json: " + ", ".join(parts)
 
 
 def _severity_counts(results: list[RuleResult]) -> dict[str, int]:

@@ -18,6 +18,7 @@ from rich.console import Console
 from reconcile import __version__
 from reconcile.audit import DEFAULT_KEEP_SNAPSHOTS, FAIL_ON_LEVELS, run_audit
 from reconcile.errors import ExitCode, ReconcileError
+from reconcile.inputs import PRODUCTION_BUNDLE_ID, TargetingOptions
 from reconcile.paths import sample_dir
 from reconcile.rules import RuleFileError, load_rules
 
@@ -54,10 +55,15 @@ def main() -> None:
               help="Exit 1 when a finding at or above this severity exists.")
 @click.option("--keep-snapshots", type=click.IntRange(min=1), default=DEFAULT_KEEP_SNAPSHOTS,
               show_default=True, help="Runs whose staging snapshots the store keeps (findings are kept).")
+@click.option("--intune-group", "intune_groups", multiple=True, metavar="GROUP_ID",
+              help="Target the members of this group (repeatable) instead of discovering the policy's groups.")
+@click.option("--ios-bundle-id", "ios_bundle_ids", multiple=True, default=(PRODUCTION_BUNDLE_ID,), show_default=True,
+              help="A Mattermost iOS app the organisation deploys (repeatable; beta: com.mattermost.rnbeta).")
 @quiet_option
 @click.pass_context
 def audit_command(ctx: click.Context, input_dir: Path | None, sample: bool, output_dir: Path,
-                  store_path: Path | None, fail_on: str, keep_snapshots: int, quiet: bool) -> None:
+                  store_path: Path | None, fail_on: str, keep_snapshots: int, intune_groups: tuple[str, ...],
+                  ios_bundle_ids: tuple[str, ...], quiet: bool) -> None:
     """Read an export directory, run every rule, write findings and per-user readiness."""
     if sample and input_dir:
         raise click.UsageError("give either --input-dir or --sample, not both")
@@ -72,7 +78,8 @@ def audit_command(ctx: click.Context, input_dir: Path | None, sample: bool, outp
             err.print(f"[dim]{message}[/]")
 
     try:
-        result = run_audit(source, output_dir, store_path, fail_on, keep_snapshots, progress)
+        result = run_audit(source, output_dir, store_path, fail_on, keep_snapshots, progress,
+                           TargetingOptions(intune_groups, ios_bundle_ids))
     except ReconcileError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         err.print("nothing was written; the store is unchanged", highlight=False)

@@ -35,6 +35,19 @@ MSAL_TOKENS = "msal_tokens.txt"
 SAML_SUFFIXES = (".xml", ".b64", ".txt")
 
 
+INTUNE_POLICIES = "intune_ios_app_protections.json"
+PRODUCTION_BUNDLE_ID = "com.mattermost.rn"
+
+
+@dataclass(frozen=True)
+class TargetingOptions:
+    """Who the policy targets, when the command line says so (issue 4: --intune-group overrides
+    discovery), and which Mattermost iOS apps the organisation deploys (production by default)."""
+
+    intune_groups: tuple[str, ...] = ()
+    ios_bundle_ids: tuple[str, ...] = (PRODUCTION_BUNDLE_ID,)
+
+
 @dataclass
 class InputInfo:
     name: str
@@ -44,17 +57,54 @@ class InputInfo:
     note: str | None = None
 
 
-def load_export_dir(con: duckdb.DuckDBPyConnection, input_dir: Path) -> list[InputInfo]:
+def load_export_dir(con: duckdb.DuckDBPyConnection, input_dir: Path,
+                    options: TargetingOptions | None = None) -> list[InputInfo]:
     """Read whichever export files exist in ``input_dir`` into the (empty) staging tables."""
     if not input_dir.is_dir():
         raise InputError(str(input_dir), None, "expected a directory of export files")
+    options = options or TargetingOptions()
     config = _load_config(con, input_dir)
     infos = [config[0], *_load_entra(con, input_dir), _load_groups(con, input_dir),
              _load_mm_users(con, input_dir), _load_license(con, input_dir),
              _load_ldap(con, input_dir, config[1]), *_load_saml(con, input_dir, config[1]),
-             _load_tokens(con, input_dir), *_load_app_registration(con, input_dir)]
+             _load_tokens(con, input_dir), *_load_app_registration(con, input_dir),
+             _load_intune_policies(con, input_dir)]
     record_inputs(con, infos)
+    record_targeting_options(con, options)
+    _require_group_members(con, infos)
     return infos
+
+
+def record_targeting_options(con: duckdb.DuckDBPyConnection, options: TargetingOptions) -> None:
+    groups = []
+    for group in options.intune_groups:
+        canonical = ids.parse_guid(group)
+        if canonical is None:
+            raise InputError("--intune-group", None, f"{group!r} is not a group object id (a GUID)")
+        groups.append((canonical,))
+    load_rows(con, "intune_group_override", ("group_id",), groups)
+    load_rows(con, "ios_bundle_ids", ("bundle_id",), [(b,) for b in options.ios_bundle_ids])
+
+
+def _require_group_members(con: duckdb.DuckDBPyConnection, infos: list[InputInfo]) -> None:
+    """A group that decides who is targeted must have its members exported, or targeting is a guess."""
+    available = {i.name for i in infos if i.available}
+    if "intune_policies" not in available and not scalar(con, "SELECT count(*) FROM intune_group_override"):
+        return
+    missing = con.execute(
+        """SELECT DISTINCT g.group_id, o.group_id IS NOT NULL
+           FROM (SELECT group_id FROM intune_group_override
+                 UNION SELECT t.group_id FROM intune_policy_targets t JOIN intune_policy_apps a USING (policy_id)
+                       WHERE t.group_id IS NOT NULL AND a.bundle_id IN (SELECT bundle_id FROM ios_bundle_ids)
+                         AND NOT EXISTS (SELECT 1 FROM intune_group_override)) g
+           LEFT JOIN intune_group_override o USING (group_id)
+           WHERE g.group_id NOT IN (SELECT DISTINCT group_id FROM entra_group_members)
+           ORDER BY 1 LIMIT 1""").fetchall()
+    if missing:
+        group, from_option = missing[0]
+        source = "--intune-group" if from_option else INTUNE_POLICIES
+        raise InputError(source, None, f"group {group} decides who is targeted, but {ENTRA_GROUPS_DIR}/{group}.json "
+                         "is missing; export its members with GET /groups/{id}/transitiveMembers/microsoft.graph.user")
 
 
 def record_inputs(con: duckdb.DuckDBPyConnection, infos: list[InputInfo]) -> None:
@@ -233,6 +283,25 @@ def _load_app_registration(con: duckdb.DuckDBPyConnection, input_dir: Path) -> l
     else:
         infos.append(InputInfo("entra_grants", False, note=f"no {app_registration.GRANTS}"))
     return infos
+
+
+def _load_intune_policies(con: duckdb.DuckDBPyConnection, input_dir: Path) -> InputInfo:
+    path = input_dir / INTUNE_POLICIES
+    if not path.is_file():
+        return InputInfo("intune_policies", False, note=f"no {INTUNE_POLICIES}")
+    targets: list[tuple] = []
+
+    def apps():
+        policies = app_registration.read_collection(path, INTUNE_POLICIES)
+        for app_rows, target_rows in staging.intune_policy_rows(policies):
+            targets.extend(target_rows)
+            yield from app_rows
+
+    load_rows(con, "intune_policy_apps", staging.POLICY_APP_COLUMNS, apps())
+    load_rows(con, "intune_policy_targets", staging.POLICY_TARGET_COLUMNS, targets)
+    policies = scalar(con, "SELECT count(DISTINCT policy_id) FROM (SELECT policy_id FROM intune_policy_apps "
+                           "UNION SELECT policy_id FROM intune_policy_targets)")
+    return InputInfo("intune_policies", True, INTUNE_POLICIES, policies)
 
 
 def _reject_duplicates(con: duckdb.DuckDBPyConnection, table: str, key: str, file: str, what: str) -> None:

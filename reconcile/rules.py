@@ -44,7 +44,7 @@ SUBJECT_TYPES = ("config", "user", "token", "tenant", "saml")
 KNOWN_INPUTS = (
     "entra_users", "entra_licenses", "entra_groups", "mattermost_users", "mattermost_config",
     "mattermost_license", "ldap", "saml", "saml_metadata", "msal_tokens", "entra_application",
-    "entra_service_principals", "entra_grants",
+    "entra_service_principals", "entra_grants", "intune_policies",
 )
 _HEADER_RE = re.compile(r"--\s*([a-z_]+)\s*:\s*(.*\S)\s*$")
 

@@ -380,3 +380,33 @@ def grant_rows(records: Iterable[dict]) -> Iterator[tuple]:
         yield (_text(rec, "id"), _text(rec, "clientId", required=True), _text(rec, "consentType"),
                _text(rec, "principalId"), _text(rec, "resourceId", required=True), _text(rec, "scope"),
                rec.get("_where"))
+
+
+# --- Intune iOS App Protection Policies ------------------------------------------------------------
+
+POLICY_APP_COLUMNS = ("policy_id", "display_name", "bundle_id")
+POLICY_TARGET_COLUMNS = ("policy_id", "target_type", "group_id")
+
+
+def intune_policy_rows(records: Iterable[dict]) -> Iterator[tuple[list[tuple], list[tuple]]]:
+    """(app rows, target rows) per policy; the @odata.type of a target says what it is."""
+    for rec in records:
+        policy_id = _text(rec, "id", required=True)
+        name = _text(rec, "displayName")
+        apps = []
+        for app in rec.get("apps") or []:
+            identifier = app.get("mobileAppIdentifier") if isinstance(app, dict) else None
+            if isinstance(identifier, dict) and identifier.get("bundleId"):
+                apps.append((policy_id, name, str(identifier["bundleId"])))
+        if "apps" not in rec or "assignments" not in rec:
+            raise _fail(rec, "expected 'apps' and 'assignments' in each policy (GET ...iosManagedAppProtections"
+                             "?$expand=apps,assignments)")
+        targets = []
+        for assignment in rec.get("assignments") or []:
+            target = assignment.get("target") if isinstance(assignment, dict) else None
+            if not isinstance(target, dict):
+                raise _fail(rec, "expected each assignment to have a 'target' object")
+            kind = str(target.get("@odata.type", "")).rsplit(".", 1)[-1]
+            group = ids.parse_guid(target.get("groupId")) if target.get("groupId") else None
+            targets.append((policy_id, kind, group))
+        yield apps, targets

@@ -23,7 +23,8 @@ SNAPSHOT_TABLES = (
     "entra_users", "entra_other_mails", "entra_group_members", "mm_users", "ldap_users",
     "mm_config", "mm_license", "run_inputs", "saml_assertions", "saml_attributes", "saml_rejected",
     "saml_metadata", "msal_tokens", "entra_application", "entra_app_required_access",
-    "entra_service_principals", "entra_sp_scopes", "entra_oauth2_grants",
+    "entra_service_principals", "entra_sp_scopes", "entra_oauth2_grants", "intune_policy_apps",
+    "intune_policy_targets",
 )
 OWNER_ONLY = 0o600
 

@@ -3,7 +3,8 @@
 --   not_evaluated  a rule marked "readiness: not_evaluated" applies (another auth service, Entra
 --                  account disabled, absent from the users export), or an input needed to judge
 --                  anyone is missing (and nothing blocking is already known)
---   will_fail      a blocking finding applies; config findings apply to everyone evaluated
+--   will_fail      a blocking finding applies; blocking config and tenant findings apply to everyone
+--                  evaluated (their warnings and infos are about the configuration, not the person)
 --   at_risk        only warnings apply
 --   ready          nothing above
 -- A person enrolls with one account (active, selected service, best link). A blocking finding
@@ -48,8 +49,8 @@ user_findings AS (SELECT * FROM findings WHERE subject_type NOT IN ('config', 't
 applied AS (  -- equi-joins only: an OR join here would compare every subject with every finding
     SELECT s.subject_no, f.*, f.severity AS effective
     FROM subjects s
-    CROSS JOIN (SELECT * FROM findings                       -- server and tenant findings concern everyone
-                WHERE subject_type IN ('config', 'tenant') AND severity <> 'info') f  -- info: nothing to do
+    CROSS JOIN (SELECT * FROM findings    -- a blocking server or tenant problem fails everyone; their
+                WHERE subject_type IN ('config', 'tenant') AND severity = 'blocking') f  -- warnings stay findings
     UNION ALL
     SELECT s.subject_no, f.*,
            CASE WHEN f.severity = 'blocking' AND f.mattermost_user_id IS NOT NULL

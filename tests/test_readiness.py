@@ -98,12 +98,12 @@ def test_blocking_config_finding_applies_to_untargeted_account_rows(tmp_path):
     assert row_of(outcome, mattermost_user_id=mm_id(2))["rule_ids"] == "MM_SAML_IDATTRIBUTE"
 
 
-def test_warning_config_finding_puts_everyone_at_risk(tmp_path):
+def test_office365_directory_of_another_tenant_fails_everyone(tmp_path):
     cfg = config("office365", Office365Settings={"DirectoryId": "11111111-2222-4333-8444-555555555555"})
     outcome = audit(Tenant(entra=[entra_user(1)], mattermost=[mm_user(1, auth_service="office365")], config=cfg),
                     tmp_path)
     assert outcome.fired() == {"MM_OFFICE365_TENANT_MISMATCH"}
-    assert outcome.status_of(oid(1)) == "at_risk"
+    assert outcome.status_of(oid(1)) == "will_fail"
 
 
 # --- missing inputs ----------------------------------------------------------------------------

@@ -235,7 +235,7 @@ def test_office365_directory_of_another_tenant(tmp_path):
     cfg = config("office365", Office365Settings={"DirectoryId": other})
     outcome = audit(Tenant(config=cfg), tmp_path)
     row = only(outcome, "MM_OFFICE365_TENANT_MISMATCH")
-    assert_config_row(row, "MM_OFFICE365_TENANT_MISMATCH", "warning")
+    assert_config_row(row, "MM_OFFICE365_TENANT_MISMATCH", "blocking")
     assert row["observed"] == (f'Office365Settings.DirectoryId = "{other}", '
                                f'IntuneSettings.TenantId = "{TENANT_ID}"')
 

@@ -1,10 +1,10 @@
 -- rule: MM_OFFICE365_TENANT_MISMATCH
--- severity: warning
--- stage: 45
+-- severity: blocking
+-- stage: 80
 -- owner: mattermost_admin
 -- title: Entra ID sign-in points at another tenant than IntuneSettings
 -- depends_on: mattermost_config
--- predicted_error: Enrollment fails for users who sign in through a directory other than the Intune tenant
+-- predicted_error: User mismatch: accounts carry the objectIds of another directory than the one whose oid the tokens carry
 -- remediation: Make Office365Settings.DirectoryId and IntuneSettings.TenantId the same Directory (tenant) ID
 -- Added beyond issue 2: with AuthService office365, accounts are bound by the objectIds of the
 -- directory Office365Settings names; MSAL tokens carry oids of the Intune tenant.

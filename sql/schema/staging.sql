@@ -196,6 +196,24 @@ CREATE TEMP TABLE entra_oauth2_grants (
     source_ref   VARCHAR
 );
 
+-- Intune iOS App Protection Policies (GET /deviceAppManagement/iosManagedAppProtections
+-- ?$expand=apps,assignments): the apps each policy protects and whom it is assigned to.
+CREATE TEMP TABLE intune_policy_apps (
+    policy_id    VARCHAR NOT NULL,
+    display_name VARCHAR,
+    bundle_id    VARCHAR                -- iosMobileAppIdentifier.bundleId
+);
+
+CREATE TEMP TABLE intune_policy_targets (
+    policy_id   VARCHAR NOT NULL,
+    target_type VARCHAR NOT NULL,       -- groupAssignmentTarget | exclusionGroupAssignmentTarget | allLicensedUsersAssignmentTarget | ...
+    group_id    VARCHAR
+);
+
+-- Run options the SQL needs: the iOS bundle ids the organisation deploys, and --intune-group.
+CREATE TEMP TABLE ios_bundle_ids (bundle_id VARCHAR NOT NULL);
+CREATE TEMP TABLE intune_group_override (group_id VARCHAR NOT NULL);
+
 -- Which inputs this run read: rules list their needs in depends_on and are skipped without them.
 CREATE TEMP TABLE run_inputs (
     name      VARCHAR PRIMARY KEY,            -- entra_users, entra_licenses, entra_groups, ...
