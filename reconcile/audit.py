@@ -18,7 +18,7 @@ import duckdb
 
 from reconcile import __version__
 from reconcile.errors import ExitCode
-from reconcile.inputs import InputInfo, TargetingOptions, load_export_dir
+from reconcile.inputs import EntraLoader, InputInfo, TargetingOptions, load_export_dir
 from reconcile.paths import sql_dir
 from reconcile.report.csv_report import write_query_csv
 from reconcile.report.html_report import write_html
@@ -53,6 +53,7 @@ class AuditResult:
     targeting: str
     summary: dict = field(default_factory=dict)
     exit_code: ExitCode = ExitCode.CLEAN
+    partial: bool = False
 
 
 def exit_code_for(severity_counts: dict[str, int], fail_on: str, partial: bool = False) -> ExitCode:
@@ -79,8 +80,12 @@ def run_audit(
     keep_snapshots: int = DEFAULT_KEEP_SNAPSHOTS,
     progress: Callable[[str], None] | None = None,
     targeting: TargetingOptions | None = None,
+    entra: EntraLoader | None = None,
 ) -> AuditResult:
-    """Audit one export directory; raises InputError (nothing written) on malformed input."""
+    """Audit one export directory; raises InputError (nothing written) on malformed input.
+
+    ``entra`` replaces the Entra export files with a live source (reconcile.entra_live).
+    """
     if fail_on not in FAIL_ON_LEVELS:
         raise ValueError(f"fail_on must be one of {FAIL_ON_LEVELS}")
     say = progress or (lambda _message: None)
@@ -91,24 +96,26 @@ def run_audit(
     with open_workspace() as con:
         create_staging(con)
         say(f"reading {input_dir}")
-        inputs = load_export_dir(con, input_dir, targeting)
+        inputs = load_export_dir(con, input_dir, targeting, entra)
         say("matching identities")
         for path in sorted((sql_dir() / "derive").glob("*.sql")):
             run_sql_file(con, path)
         say(f"running {len(rules)} rules")
         available = {info.name for info in inputs if info.available}
-        results = run_rules(con, rules, available, run_id)
+        failed = {info.name for info in inputs if info.failed}
+        results = run_rules(con, rules, available, run_id, failed)
         run_sql_file(con, sql_dir() / "readiness.sql")
         described = _describe_targeting(con)
         result = AuditResult(run_id, output_dir, store_path, inputs, results,
                              _readiness_counts(con), described)
         severity_counts = _severity_counts(results)
-        result.exit_code = exit_code_for(severity_counts, fail_on)
+        result.partial = bool(failed)
+        result.exit_code = exit_code_for(severity_counts, fail_on, result.partial)
         attach_store(con, store_path)
         previous = _previous_run(con)
         changes = _changes_since(con, previous)
         finished = datetime.now(UTC)
-        _commit(con, run_id, started, finished, input_dir, described, keep_snapshots)
+        _commit(con, run_id, started, finished, input_dir, described, keep_snapshots, result.partial)
         result.summary = _summary(result, started, finished, fail_on, severity_counts, previous, changes)
         say(f"writing reports to {output_dir}")
         _write_outputs(con, result)
@@ -131,7 +138,8 @@ def _describe_targeting(con: duckdb.DuckDBPyConnection) -> str:
         parts.append(f"minus {counts['exclude']} excluded group(s)")
     if "all_licensed" in counts:
         parts.append("plus every Intune-licensed user")
-    return "the Mattermost iOS App Protection Policies in intune_ios_app_protections.json: " + ", ".join(parts)
+    where = scalar(con, "SELECT file FROM temp.run_inputs WHERE name = 'intune_policies'")
+    return f"the Mattermost iOS App Protection Policies in {where}: " + ", ".join(parts)
 
 
 def _severity_counts(results: list[RuleResult]) -> dict[str, int]:
@@ -168,12 +176,13 @@ def _changes_since(con: duckdb.DuckDBPyConnection, previous: str | None) -> dict
 
 
 def _commit(con: duckdb.DuckDBPyConnection, run_id: str, started: datetime, finished: datetime,
-            input_dir: Path, targeting: str, keep_snapshots: int) -> None:
+            input_dir: Path, targeting: str, keep_snapshots: int, partial: bool) -> None:
     """Store the run, its findings, readiness and staging snapshot in one transaction."""
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("INSERT INTO store.runs VALUES ($1, $2, $3, 'complete', $4, $5, $6)",
-                    [run_id, started, finished, str(input_dir), targeting, __version__])
+        con.execute("INSERT INTO store.runs VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    [run_id, started, finished, "partial" if partial else "complete", str(input_dir), targeting,
+                     __version__])
         con.execute("INSERT INTO store.findings SELECT * FROM temp.findings")
         con.execute("INSERT INTO store.readiness SELECT $1, * FROM temp.readiness", [run_id])
         for table in SNAPSHOT_TABLES:
@@ -203,10 +212,12 @@ def _summary(result: AuditResult, started: datetime, finished: datetime, fail_on
         "tool_version": __version__,
         "started_at": started.isoformat(),
         "finished_at": finished.isoformat(),
-        "status": "complete",
+        "status": "partial" if result.partial else "complete",
+        "failed_inputs": [{"name": i.name, "error": i.note} for i in result.inputs if i.failed],
         "targeting": result.targeting,
         "inputs": [
-            {"name": i.name, "available": i.available, "file": i.file, "rows": i.rows, "note": i.note}
+            {"name": i.name, "available": i.available, "file": i.file, "rows": i.rows, "note": i.note,
+             "failed": i.failed}
             for i in result.inputs
         ],
         "findings_by_severity": severity_counts,

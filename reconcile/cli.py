@@ -6,6 +6,7 @@ it, 2 usage error, 3 input or extraction error (nothing written), 4 partial run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -59,11 +60,17 @@ def main() -> None:
               help="Target the members of this group (repeatable) instead of discovering the policy's groups.")
 @click.option("--ios-bundle-id", "ios_bundle_ids", multiple=True, default=(PRODUCTION_BUNDLE_ID,), show_default=True,
               help="A Mattermost iOS app the organisation deploys (repeatable; beta: com.mattermost.rnbeta).")
+@click.option("--entra", "entra_source", type=click.Choice(["files", "graph"]), default="files", show_default=True,
+              help="Where Entra users, groups, policies and the app registration come from: the export directory, "
+                   "or Microsoft Graph (credentials from RECONCILE_ENTRA_* variables, never the command line).")
+@click.option("--entra-app-id", metavar="APP_ID",
+              help="The server API app registration to check (default: IntuneSettings.ClientId).")
 @quiet_option
 @click.pass_context
 def audit_command(ctx: click.Context, input_dir: Path | None, sample: bool, output_dir: Path,
                   store_path: Path | None, fail_on: str, keep_snapshots: int, intune_groups: tuple[str, ...],
-                  ios_bundle_ids: tuple[str, ...], quiet: bool) -> None:
+                  ios_bundle_ids: tuple[str, ...], entra_source: str, entra_app_id: str | None,
+                  quiet: bool) -> None:
     """Read an export directory, run every rule, write findings and per-user readiness."""
     if sample and input_dir:
         raise click.UsageError("give either --input-dir or --sample, not both")
@@ -77,9 +84,13 @@ def audit_command(ctx: click.Context, input_dir: Path | None, sample: bool, outp
         if show_progress:
             err.print(f"[dim]{message}[/]")
 
+    options = TargetingOptions(intune_groups, ios_bundle_ids)
     try:
-        result = run_audit(source, output_dir, store_path, fail_on, keep_snapshots, progress,
-                           TargetingOptions(intune_groups, ios_bundle_ids))
+        with contextlib.ExitStack() as stack:
+            entra = None
+            if entra_source == "graph":
+                entra = stack.enter_context(_graph_loader(options, entra_app_id, err if show_progress else None))
+            result = run_audit(source, output_dir, store_path, fail_on, keep_snapshots, progress, options, entra)
     except ReconcileError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         err.print("nothing was written; the store is unchanged", highlight=False)
@@ -95,6 +106,43 @@ def audit_command(ctx: click.Context, input_dir: Path | None, sample: bool, outp
 
         print_summary(result, Console())
     ctx.exit(result.exit_code)
+
+
+@contextlib.contextmanager
+def _graph_loader(options: TargetingOptions, app_id: str | None, progress_console: Console | None):
+    """The live Entra loader, with a users/s progress bar on stderr when it is a terminal."""
+    from rich.progress import Progress, ProgressColumn, TextColumn
+    from rich.text import Text
+
+    from reconcile.entra_live import GraphPull, load_entra_from_graph
+    from reconcile.sources.graph import GraphSource, graph_settings_from_env
+
+    class Rate(ProgressColumn):
+        def render(self, task) -> Text:
+            return Text(f"{task.speed or 0:,.0f}/s")
+
+    settings = graph_settings_from_env(os.environ)
+    with contextlib.ExitStack() as stack:
+        on_page = None
+        if progress_console is not None:
+            bar = stack.enter_context(Progress(TextColumn("{task.description}"), TextColumn("{task.completed:,}"),
+                                               Rate(), console=progress_console, transient=True))
+            tasks: dict[str, int] = {}
+
+            def on_page(kind: str, count: int) -> None:
+                if kind not in tasks:
+                    tasks[kind] = bar.add_task(f"Graph {kind}", total=None)
+                bar.advance(tasks[kind], count)
+
+        source = stack.enter_context(GraphSource(settings, on_page=on_page))
+
+        def load(con, config: dict | None):
+            intune = (config or {}).get("IntuneSettings") or {}
+            pull = GraphPull(discover_policies=not options.intune_groups,
+                             app_id=app_id or intune.get("ClientId") or None)
+            return load_entra_from_graph(con, source, pull)
+
+        yield load
 
 
 @main.command("list-rules")

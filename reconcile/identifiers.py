@@ -18,6 +18,7 @@ import re
 import uuid
 
 INTUNE_SERVICE_PLAN_ID = "c1ec4a95-1f05-45b3-a911-aa3fa01094f5"
+MAM_APP_ID = "0a5f63c0-b750-4f38-a71c-4fc0d58b89e2"  # Microsoft Mobile Application Management
 OBJECTIDENTIFIER_CLAIM = "http://schemas.microsoft.com/identity/claims/objectidentifier"
 
 # Forms uuid.UUID accepts are wider than what a directory writes (it drops every hyphen and a

@@ -7,6 +7,7 @@ through the same row builders in reconcile.staging.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import duckdb
 from reconcile import identifiers as ids
 from reconcile import staging
 from reconcile.errors import InputError
+from reconcile.paths import sql_dir
 from reconcile.sources import app_registration
 from reconcile.sources.entra_files import read_entra_users_csv, read_graph_users
 from reconcile.sources.ldif import read_ldif
@@ -55,23 +57,33 @@ class InputInfo:
     file: str | None = None
     rows: int | None = None
     note: str | None = None
+    failed: bool = False  # the source was there but extraction failed: the run is partial
 
 
-def load_export_dir(con: duckdb.DuckDBPyConnection, input_dir: Path,
-                    options: TargetingOptions | None = None) -> list[InputInfo]:
-    """Read whichever export files exist in ``input_dir`` into the (empty) staging tables."""
+EntraLoader = Callable[[duckdb.DuckDBPyConnection, dict | None], list[InputInfo]]
+
+
+def load_export_dir(con: duckdb.DuckDBPyConnection, input_dir: Path, options: TargetingOptions | None = None,
+                    entra: EntraLoader | None = None) -> list[InputInfo]:
+    """Read whichever export files exist in ``input_dir`` into the (empty) staging tables.
+
+    ``entra``, when given, loads the Entra side (users, groups, policies, app registration) in place
+    of the Entra export files: the live Graph source. It receives the Mattermost config, read first.
+    """
     if not input_dir.is_dir():
         raise InputError(str(input_dir), None, "expected a directory of export files")
-    options = options or TargetingOptions()
-    config = _load_config(con, input_dir)
-    infos = [config[0], *_load_entra(con, input_dir), _load_groups(con, input_dir),
-             _load_mm_users(con, input_dir), _load_license(con, input_dir),
-             _load_ldap(con, input_dir, config[1]), *_load_saml(con, input_dir, config[1]),
-             _load_tokens(con, input_dir), *_load_app_registration(con, input_dir),
-             _load_intune_policies(con, input_dir)]
+    record_targeting_options(con, options or TargetingOptions())
+    config_info, config = _load_config(con, input_dir)
+    if entra is None:
+        entra_infos = [*_load_entra(con, input_dir), _load_groups(con, input_dir),
+                       *_load_app_registration(con, input_dir), _load_intune_policies(con, input_dir)]
+    else:
+        entra_infos = entra(con, config)
+    infos = [config_info, *entra_infos, _load_mm_users(con, input_dir), _load_license(con, input_dir),
+             _load_ldap(con, input_dir, config), *_load_saml(con, input_dir, config), _load_tokens(con, input_dir)]
     record_inputs(con, infos)
-    record_targeting_options(con, options)
-    _require_group_members(con, infos)
+    if entra is None:
+        _require_group_members(con)
     return infos
 
 
@@ -86,30 +98,24 @@ def record_targeting_options(con: duckdb.DuckDBPyConnection, options: TargetingO
     load_rows(con, "ios_bundle_ids", ("bundle_id",), [(b,) for b in options.ios_bundle_ids])
 
 
-def _require_group_members(con: duckdb.DuckDBPyConnection, infos: list[InputInfo]) -> None:
+def targeting_groups(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(group id, 'override' | 'policy') for every group whose members decide who is targeted."""
+    return con.execute((sql_dir() / "targeting_groups.sql").read_text(encoding="utf-8")).fetchall()
+
+
+def _require_group_members(con: duckdb.DuckDBPyConnection) -> None:
     """A group that decides who is targeted must have its members exported, or targeting is a guess."""
-    available = {i.name for i in infos if i.available}
-    if "intune_policies" not in available and not scalar(con, "SELECT count(*) FROM intune_group_override"):
-        return
-    missing = con.execute(
-        """SELECT DISTINCT g.group_id, o.group_id IS NOT NULL
-           FROM (SELECT group_id FROM intune_group_override
-                 UNION SELECT t.group_id FROM intune_policy_targets t JOIN intune_policy_apps a USING (policy_id)
-                       WHERE t.group_id IS NOT NULL AND a.bundle_id IN (SELECT bundle_id FROM ios_bundle_ids)
-                         AND NOT EXISTS (SELECT 1 FROM intune_group_override)) g
-           LEFT JOIN intune_group_override o USING (group_id)
-           WHERE g.group_id NOT IN (SELECT DISTINCT group_id FROM entra_group_members)
-           ORDER BY 1 LIMIT 1""").fetchall()
-    if missing:
-        group, from_option = missing[0]
-        source = "--intune-group" if from_option else INTUNE_POLICIES
-        raise InputError(source, None, f"group {group} decides who is targeted, but {ENTRA_GROUPS_DIR}/{group}.json "
-                         "is missing; export its members with GET /groups/{id}/transitiveMembers/microsoft.graph.user")
+    exported = {row[0] for row in con.execute("SELECT DISTINCT group_id FROM entra_group_members").fetchall()}
+    for group, source in targeting_groups(con):
+        if group not in exported:
+            raise InputError("--intune-group" if source == "override" else INTUNE_POLICIES, None,
+                             f"group {group} decides who is targeted, but {ENTRA_GROUPS_DIR}/{group}.json is "
+                             "missing; export its members with GET /groups/{id}/transitiveMembers/microsoft.graph.user")
 
 
 def record_inputs(con: duckdb.DuckDBPyConnection, infos: list[InputInfo]) -> None:
     con.executemany(
-        "INSERT INTO temp.run_inputs VALUES ($name, $available, $file, $rows, $note)",
+        "INSERT INTO temp.run_inputs VALUES ($name, $available, $file, $rows, $note, $failed)",
         [asdict(info) for info in infos],
     )
 

@@ -127,7 +127,8 @@ def check_columns(con: duckdb.DuckDBPyConnection, rule: Rule) -> None:
 
 
 def run_rules(
-    con: duckdb.DuckDBPyConnection, rules: list[Rule], available: set[str], run_id: str
+    con: duckdb.DuckDBPyConnection, rules: list[Rule], available: set[str], run_id: str,
+    failed: set[str] = frozenset(),
 ) -> list[RuleResult]:
     """Run every rule whose inputs are available into the (empty) findings table; skip the others.
 
@@ -138,6 +139,10 @@ def run_rules(
                      for rule in rules])
     results = []
     for rule in rules:
+        broken = [dep for dep in rule.depends_on if dep in failed]
+        if broken:  # never findings from half a source
+            results.append(RuleResult(rule, "skipped", 0, "source failed: " + ", ".join(broken)))
+            continue
         missing = [dep for dep in rule.depends_on if dep not in available]
         if missing:
             results.append(RuleResult(rule, "skipped", 0, "missing input: " + ", ".join(missing)))

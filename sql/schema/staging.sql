@@ -220,7 +220,8 @@ CREATE TEMP TABLE run_inputs (
     available BOOLEAN NOT NULL,
     file      VARCHAR,
     rows      BIGINT,
-    note      VARCHAR
+    note      VARCHAR,
+    failed    BOOLEAN NOT NULL DEFAULT false   -- extraction failed: rules needing it are skipped, the run is partial
 );
 
 -- The run's findings, filled by the rule runner (reconcile/rules.py) in the findings contract.

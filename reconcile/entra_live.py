@@ -1,0 +1,147 @@
+"""Entra ID from Microsoft Graph: the same staging rows the export files give, pulled live.
+
+Order matters: the cheap probe first (bad credentials stop the run before anything else), then
+the policies (they say which groups matter), users, those groups' members, and the app
+registration. A call that still fails after the retry budget fails only the inputs it feeds: their
+staging rows are emptied, they are marked failed, and the run is partial; rules that need them are
+skipped rather than run on half a directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import duckdb
+
+from reconcile import staging
+from reconcile.identifiers import MAM_APP_ID, parse_guid
+from reconcile.inputs import InputInfo, targeting_groups
+from reconcile.sources.graph import GraphSource, GraphSourceError
+from reconcile.store import load_rows
+
+GRAPH = "Microsoft Graph"
+
+
+@dataclass(frozen=True)
+class GraphPull:
+    """What to pull beyond users: the policies unless groups were given, and the app registration."""
+
+    discover_policies: bool
+    app_id: str | None
+
+
+def _clear(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
+    for table in tables:
+        con.execute(f"DELETE FROM temp.{table}")
+
+
+def _guarded(con: duckdb.DuckDBPyConnection, names: tuple[str, ...], tables: tuple[str, ...],
+             load: Callable[[], list[InputInfo]]) -> list[InputInfo]:
+    """Run one extraction; on a source failure, empty its tables and mark its inputs failed."""
+    try:
+        return load()
+    except GraphSourceError as exc:
+        _clear(con, *tables)
+        return [InputInfo(name, False, GRAPH, None, f"extraction failed: {exc}", failed=True) for name in names]
+
+
+def load_entra_from_graph(con: duckdb.DuckDBPyConnection, source: GraphSource, pull: GraphPull) -> list[InputInfo]:
+    """Load users, licences, targeting groups, policies and the app registration from Graph.
+
+    GraphAuthError (401/403) propagates: that is a broken run, not a partial one.
+    """
+    source.probe()
+    infos: list[InputInfo] = []
+    if pull.discover_policies:
+        infos += _guarded(con, ("intune_policies",), ("intune_policy_apps", "intune_policy_targets"),
+                          lambda: [_load_policies(con, source)])
+    else:
+        infos.append(InputInfo("intune_policies", False, note="--intune-group given: policies not discovered"))
+    infos += _guarded(con, ("entra_users", "entra_licenses"), ("entra_users", "entra_other_mails"),
+                      lambda: _load_users(con, source))
+    infos += _guarded(con, ("entra_groups",), ("entra_group_members",), lambda: [_load_groups(con, source)])
+    if pull.app_id and parse_guid(pull.app_id):
+        infos += _guarded(con, ("entra_application", "entra_service_principals", "entra_grants"),
+                          ("entra_application", "entra_app_required_access", "entra_service_principals",
+                           "entra_sp_scopes", "entra_oauth2_grants"),
+                          lambda: _load_app_registration(con, source, pull.app_id))
+    else:
+        note = (f"app id {pull.app_id!r} is not a GUID" if pull.app_id
+                else "no app id: give --entra-app-id or set IntuneSettings.ClientId")
+        infos += [InputInfo(name, False, note=note)
+                  for name in ("entra_application", "entra_service_principals", "entra_grants")]
+    return infos
+
+
+def _load_policies(con: duckdb.DuckDBPyConnection, source: GraphSource) -> InputInfo:
+    targets: list[tuple] = []
+
+    def apps() -> Iterator[tuple]:
+        for app_rows, target_rows in staging.intune_policy_rows(source.ios_app_protections()):
+            targets.extend(target_rows)
+            yield from app_rows
+
+    load_rows(con, "intune_policy_apps", staging.POLICY_APP_COLUMNS, apps())
+    load_rows(con, "intune_policy_targets", staging.POLICY_TARGET_COLUMNS, targets)
+    count = con.execute("SELECT count(DISTINCT policy_id) FROM (SELECT policy_id FROM temp.intune_policy_apps "
+                        "UNION SELECT policy_id FROM temp.intune_policy_targets)").fetchall()[0][0]
+    return InputInfo("intune_policies", True, f"{GRAPH}: iosManagedAppProtections", count)
+
+
+def load_user_records(con: duckdb.DuckDBPyConnection, records) -> int:
+    """Graph user dicts (a full pull, or a delta applied to the previous snapshot) into staging."""
+    other_mails: list[tuple] = []
+
+    def rows() -> Iterator[tuple]:
+        for row, mails in staging.entra_user_rows(records):
+            other_mails.extend(mails)
+            yield row
+
+    count = load_rows(con, "entra_users", staging.ENTRA_USER_COLUMNS, rows())
+    load_rows(con, "entra_other_mails", staging.OTHER_MAIL_COLUMNS, other_mails)
+    return count
+
+
+def _load_users(con: duckdb.DuckDBPyConnection, source: GraphSource) -> list[InputInfo]:
+    count = load_user_records(con, source.users())
+    return [InputInfo("entra_users", True, f"{GRAPH}: /users", count),
+            InputInfo("entra_licenses", True, f"{GRAPH}: /users assignedPlans", count)]
+
+
+def _load_groups(con: duckdb.DuckDBPyConnection, source: GraphSource) -> InputInfo:
+    groups = [group for group, _ in targeting_groups(con)]
+    if not groups:
+        return InputInfo("entra_groups", False, note="no policy groups to pull: every enabled member user is targeted")
+    total = 0
+    for group in groups:
+        total += load_rows(con, "entra_group_members", staging.GROUP_MEMBER_COLUMNS,
+                           staging.group_member_rows(group, source.group_members(group)))
+    return InputInfo("entra_groups", True, f"{GRAPH}: transitiveMembers of {len(groups)} group(s)", total)
+
+
+def _load_app_registration(con: duckdb.DuckDBPyConnection, source: GraphSource, app_id: str) -> list[InputInfo]:
+    app = source.application(app_id)
+    if app is None:
+        note = f"no application with appId {app_id} in this tenant"
+        return [InputInfo(name, False, note=note)
+                for name in ("entra_application", "entra_service_principals", "entra_grants")]
+    row, access = staging.application_rows({**app, "_where": f"{GRAPH}: application {app_id}"})
+    load_rows(con, "entra_application", staging.APPLICATION_COLUMNS, [row])
+    load_rows(con, "entra_app_required_access", staging.REQUIRED_ACCESS_COLUMNS, access)
+    principals = source.service_principals([app_id, MAM_APP_ID])
+    scopes: list[tuple] = []
+
+    def sp_rows() -> Iterator[tuple]:
+        for sp_row, published in staging.service_principal_rows(principals):
+            scopes.extend(published)
+            yield sp_row
+
+    load_rows(con, "entra_service_principals", staging.SERVICE_PRINCIPAL_COLUMNS, sp_rows())
+    load_rows(con, "entra_sp_scopes", staging.SP_SCOPE_COLUMNS, scopes)
+    client_sp = next((sp.get("id") for sp in principals if str(sp.get("appId", "")).lower() == app_id.lower()), None)
+    grants = source.oauth2_permission_grants(client_sp) if client_sp else []
+    load_rows(con, "entra_oauth2_grants", staging.GRANT_COLUMNS, staging.grant_rows(grants))
+    return [InputInfo("entra_application", True, f"{GRAPH}: application", 1),
+            InputInfo("entra_service_principals", True, f"{GRAPH}: servicePrincipals", len(principals)),
+            InputInfo("entra_grants", True, f"{GRAPH}: oauth2PermissionGrants", len(grants))]
