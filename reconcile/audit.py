@@ -184,13 +184,19 @@ def _commit(con: duckdb.DuckDBPyConnection, run_id: str, started: datetime, fini
                     [run_id, started, finished, "partial" if partial else "complete", str(input_dir), targeting,
                      __version__])
         con.execute("INSERT INTO store.findings SELECT * FROM temp.findings")
+        if not partial:  # a delta link is only worth keeping with the whole run it belongs to
+            con.execute("""INSERT OR REPLACE INTO store.graph_delta_state
+                           SELECT source_key, delta_link, $1, now() FROM temp.graph_state_pending""", [run_id])
         con.execute("INSERT INTO store.readiness SELECT $1, * FROM temp.readiness", [run_id])
         for table in SNAPSHOT_TABLES:
             con.execute(f"CREATE TABLE IF NOT EXISTS store.stg_{table} AS "
                         f"SELECT CAST(NULL AS VARCHAR) AS run_id, * FROM temp.{table} LIMIT 0")
             con.execute(f"INSERT INTO store.stg_{table} SELECT $1, * FROM temp.{table}", [run_id])
             con.execute(f"""DELETE FROM store.stg_{table} WHERE run_id NOT IN (
-                              SELECT run_id FROM store.runs ORDER BY started_at DESC LIMIT $1)""",
+                              SELECT run_id FROM store.runs ORDER BY started_at DESC LIMIT $1)
+                            AND run_id NOT IN (SELECT run_id FROM store.graph_delta_state)
+                            AND run_id IS DISTINCT FROM (SELECT max(run_id) FROM store.runs
+                                                         WHERE status = 'complete')""",
                         [keep_snapshots])
         con.execute("COMMIT")
     except BaseException:

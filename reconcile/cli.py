@@ -10,6 +10,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -65,17 +66,24 @@ def main() -> None:
                    "or Microsoft Graph (credentials from RECONCILE_ENTRA_* variables, never the command line).")
 @click.option("--entra-app-id", metavar="APP_ID",
               help="The server API app registration to check (default: IntuneSettings.ClientId).")
+@click.option("--incremental", is_flag=True,
+              help="With --entra graph: apply a /users/delta round to the last committed run in the store.")
+@click.option("--full-pull", is_flag=True, help="With --incremental: ignore the stored delta link, start again.")
 @quiet_option
 @click.pass_context
 def audit_command(ctx: click.Context, input_dir: Path | None, sample: bool, output_dir: Path,
                   store_path: Path | None, fail_on: str, keep_snapshots: int, intune_groups: tuple[str, ...],
                   ios_bundle_ids: tuple[str, ...], entra_source: str, entra_app_id: str | None,
-                  quiet: bool) -> None:
+                  incremental: bool, full_pull: bool, quiet: bool) -> None:
     """Read an export directory, run every rule, write findings and per-user readiness."""
     if sample and input_dir:
         raise click.UsageError("give either --input-dir or --sample, not both")
     if not sample and not input_dir:
         raise click.UsageError("give --input-dir DIR (an export directory) or --sample")
+    if (incremental or full_pull) and entra_source != "graph":
+        raise click.UsageError("--incremental and --full-pull need --entra graph")
+    if full_pull and not incremental:
+        raise click.UsageError("--full-pull restarts an incremental pull: give it with --incremental")
     source = sample_dir() if sample else input_dir
     err = Console(stderr=True)
     show_progress = not quiet and sys.stderr.isatty()
@@ -89,7 +97,9 @@ def audit_command(ctx: click.Context, input_dir: Path | None, sample: bool, outp
         with contextlib.ExitStack() as stack:
             entra = None
             if entra_source == "graph":
-                entra = stack.enter_context(_graph_loader(options, entra_app_id, err if show_progress else None))
+                pull = GraphPullOptions(entra_app_id, incremental, full_pull,
+                                        store_path or output_dir / "reconcile.duckdb")
+                entra = stack.enter_context(_graph_loader(options, pull, err if show_progress else None))
             result = run_audit(source, output_dir, store_path, fail_on, keep_snapshots, progress, options, entra)
     except ReconcileError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
@@ -108,8 +118,16 @@ def audit_command(ctx: click.Context, input_dir: Path | None, sample: bool, outp
     ctx.exit(result.exit_code)
 
 
+@dataclass(frozen=True)
+class GraphPullOptions:
+    app_id: str | None
+    incremental: bool
+    full_pull: bool
+    store_path: Path
+
+
 @contextlib.contextmanager
-def _graph_loader(options: TargetingOptions, app_id: str | None, progress_console: Console | None):
+def _graph_loader(options: TargetingOptions, wanted: GraphPullOptions, progress_console: Console | None):
     """The live Entra loader, with a users/s progress bar on stderr when it is a terminal."""
     from rich.progress import Progress, ProgressColumn, TextColumn
     from rich.text import Text
@@ -139,7 +157,10 @@ def _graph_loader(options: TargetingOptions, app_id: str | None, progress_consol
         def load(con, config: dict | None):
             intune = (config or {}).get("IntuneSettings") or {}
             pull = GraphPull(discover_policies=not options.intune_groups,
-                             app_id=app_id or intune.get("ClientId") or None)
+                             app_id=wanted.app_id or intune.get("ClientId") or None,
+                             incremental=wanted.incremental, full_pull=wanted.full_pull,
+                             store_path=wanted.store_path,
+                             source_key=f"{settings.base_url}|{settings.tenant_id or 'bearer token'}")
             return load_entra_from_graph(con, source, pull)
 
         yield load

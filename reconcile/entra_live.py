@@ -9,15 +9,17 @@ skipped rather than run on half a directory.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
 from reconcile import staging
 from reconcile.identifiers import MAM_APP_ID, parse_guid
 from reconcile.inputs import InputInfo, targeting_groups
-from reconcile.sources.graph import GraphSource, GraphSourceError
+from reconcile.sources.graph import DeltaExpired, GraphSource, GraphSourceError
 from reconcile.store import load_rows
 
 GRAPH = "Microsoft Graph"
@@ -25,10 +27,15 @@ GRAPH = "Microsoft Graph"
 
 @dataclass(frozen=True)
 class GraphPull:
-    """What to pull beyond users: the policies unless groups were given, and the app registration."""
+    """What to pull beyond users (the policies unless groups were given, the app registration), and
+    how to pull users: whole, or as a delta round applied to the last committed run in the store."""
 
     discover_policies: bool
     app_id: str | None
+    incremental: bool = False
+    full_pull: bool = False          # with incremental: ignore the stored delta link
+    store_path: Path | None = None
+    source_key: str = ""             # which Graph and tenant the stored delta link belongs to
 
 
 def _clear(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
@@ -58,8 +65,10 @@ def load_entra_from_graph(con: duckdb.DuckDBPyConnection, source: GraphSource, p
                           lambda: [_load_policies(con, source)])
     else:
         infos.append(InputInfo("intune_policies", False, note="--intune-group given: policies not discovered"))
-    infos += _guarded(con, ("entra_users", "entra_licenses"), ("entra_users", "entra_other_mails"),
-                      lambda: _load_users(con, source))
+    load_users = (lambda: _load_users_incremental(con, source, pull)) if pull.incremental else (
+        lambda: _load_users(con, source))
+    infos += _guarded(con, ("entra_users", "entra_licenses"),
+                      ("entra_users", "entra_other_mails", "entra_user_raw", "graph_state_pending"), load_users)
     infos += _guarded(con, ("entra_groups",), ("entra_group_members",), lambda: [_load_groups(con, source)])
     if pull.app_id and parse_guid(pull.app_id):
         infos += _guarded(con, ("entra_application", "entra_service_principals", "entra_grants"),
@@ -107,6 +116,86 @@ def _load_users(con: duckdb.DuckDBPyConnection, source: GraphSource) -> list[Inp
     count = load_user_records(con, source.users())
     return [InputInfo("entra_users", True, f"{GRAPH}: /users", count),
             InputInfo("entra_licenses", True, f"{GRAPH}: /users assignedPlans", count)]
+
+
+def _previous_state(pull: GraphPull) -> tuple[str, str] | None:
+    """(delta link, run id) saved by the last committed incremental run, if any."""
+    if pull.full_pull or pull.store_path is None or not pull.store_path.is_file():
+        return None
+    with duckdb.connect(str(pull.store_path), read_only=True) as store:
+        tables = store.execute("SELECT count(*) FROM information_schema.tables "
+                               "WHERE table_name IN ('graph_delta_state', 'stg_entra_user_raw')").fetchall()[0][0]
+        if tables != 2:
+            return None
+        rows = store.execute("SELECT delta_link, run_id FROM graph_delta_state WHERE source_key = $1",
+                             [pull.source_key]).fetchall()
+    return rows[0] if rows else None
+
+
+def _previous_users(store_path: Path, run_id: str) -> Iterator[dict]:
+    """The raw users of the run a delta link belongs to, streamed from the store."""
+    with duckdb.connect(str(store_path), read_only=True) as store:
+        cursor = store.execute("SELECT raw FROM stg_entra_user_raw WHERE run_id = $1", [run_id])
+        while rows := cursor.fetchmany(10_000):
+            for (raw,) in rows:
+                yield json.loads(raw)
+
+
+def _load_users_incremental(con: duckdb.DuckDBPyConnection, source: GraphSource, pull: GraphPull) -> list[InputInfo]:
+    """Apply a /users/delta round to the previous run's users, or start one from scratch.
+
+    The previous users come from the store, the changes from Graph; adds and changed properties
+    are merged in, ``@removed`` users (soft-deleted "changed" or gone "deleted") are dropped.
+    """
+    previous = _previous_state(pull)
+    note = "full pull (--full-pull)" if pull.full_pull else "first incremental run: full delta round"
+    records: Iterator[dict]
+    if previous is not None:
+        link, base_run = previous
+        try:
+            delta = source.users_delta(link)
+            changes, removed = {}, set()
+            for rec in delta:
+                if "@removed" in rec:
+                    removed.add(rec["id"])
+                    changes.pop(rec["id"], None)
+                else:
+                    changes.setdefault(rec["id"], {}).update(rec)
+            records = _merged(_previous_users(pull.store_path, base_run), changes, removed)
+            note = f"incremental: {len(changes)} added or changed, {len(removed)} removed since run {base_run}"
+        except DeltaExpired as exc:
+            previous, note = None, f"the stored delta link was rejected ({exc}); fell back to a full pull"
+    if previous is None:
+        delta = source.users_delta(None)
+        records = (rec for rec in delta if "@removed" not in rec)
+    raw_rows: list[tuple] = []
+
+    def keep_raw(stream: Iterator[dict]) -> Iterator[dict]:
+        for rec in stream:
+            raw_rows.append((rec["id"], json.dumps({k: v for k, v in rec.items() if k != "_where"})))
+            yield rec
+
+    count = load_user_records(con, keep_raw(records))
+    load_rows(con, "entra_user_raw", ("object_id", "raw"), raw_rows)
+    if delta.delta_link:
+        load_rows(con, "graph_state_pending", ("source_key", "delta_link"), [(pull.source_key, delta.delta_link)])
+    return [InputInfo("entra_users", True, f"{GRAPH}: /users/delta", count, note),
+            InputInfo("entra_licenses", True, f"{GRAPH}: /users/delta assignedPlans", count)]
+
+
+def _merged(previous: Iterator[dict], changes: dict[str, dict], removed: set[str]) -> Iterator[dict]:
+    seen = set()
+    for user in previous:
+        uid = user.get("id")
+        if uid in removed:
+            continue
+        if uid in changes:
+            seen.add(uid)
+            user = {**user, **changes[uid]}
+        yield user
+    for uid, change in changes.items():
+        if uid not in seen:
+            yield change
 
 
 def _load_groups(con: duckdb.DuckDBPyConnection, source: GraphSource) -> InputInfo:
