@@ -214,6 +214,17 @@ CREATE TEMP TABLE intune_policy_targets (
 CREATE TEMP TABLE ios_bundle_ids (bundle_id VARCHAR NOT NULL);
 CREATE TEMP TABLE intune_group_override (group_id VARCHAR NOT NULL);
 
+-- Raw Graph user objects of an incremental (delta) pull, and the delta link to save when the run
+-- commits: the base the next night's delta round is applied to.
+CREATE TEMP TABLE entra_user_raw (
+    object_id VARCHAR NOT NULL,
+    raw       JSON NOT NULL
+);
+CREATE TEMP TABLE graph_state_pending (
+    source_key VARCHAR NOT NULL,
+    delta_link VARCHAR NOT NULL
+);
+
 -- Which inputs this run read: rules list their needs in depends_on and are skipped without them.
 CREATE TEMP TABLE run_inputs (
     name      VARCHAR PRIMARY KEY,            -- entra_users, entra_licenses, entra_groups, ...

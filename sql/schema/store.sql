@@ -47,3 +47,13 @@ CREATE TABLE IF NOT EXISTS readiness (
     rule_ids            VARCHAR,
     fix                 VARCHAR
 );
+
+-- Incremental Entra pulls: the Graph delta link of the last committed run per source (saved in
+-- the same transaction as that run, never earlier), and that run's raw user objects, which the
+-- next delta round is applied to (stg_entra_user_raw, kept while the state points at its run).
+CREATE TABLE IF NOT EXISTS graph_delta_state (
+    source_key  VARCHAR PRIMARY KEY,   -- Graph base URL and tenant
+    delta_link  VARCHAR NOT NULL,
+    run_id      VARCHAR NOT NULL,
+    saved_at    TIMESTAMPTZ NOT NULL
+);
