@@ -481,3 +481,16 @@ def test_a_plain_user_dict_from_the_fake_has_the_intune_plan(fake, connect):
     fake.add_user(entra_user(9))
     (user,) = connect().users()
     assert user["assignedPlans"] == [INTUNE_PLAN]
+
+
+def test_default_credential_chain_is_a_credential_choice():
+    from reconcile.sources.graph import GraphSource, graph_settings_from_env
+
+    settings = graph_settings_from_env({"RECONCILE_ENTRA_CREDENTIAL": "default"})
+    assert settings.default_credential and not settings.client_secret
+    with GraphSource(settings) as source:
+        assert type(source._make_credential()).__name__ == "DefaultAzureCredential"
+    with pytest.raises(GraphConfigError, match="more than one"):
+        graph_settings_from_env({"RECONCILE_ENTRA_CREDENTIAL": "default", "RECONCILE_ENTRA_ACCESS_TOKEN": "t"})
+    with pytest.raises(GraphConfigError, match="only value it takes is 'default'"):
+        graph_settings_from_env({"RECONCILE_ENTRA_CREDENTIAL": "managed"})

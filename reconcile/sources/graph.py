@@ -65,8 +65,12 @@ ENV_CLIENT_SECRET = "RECONCILE_ENTRA_CLIENT_SECRET"
 ENV_CERTIFICATE_PATH = "RECONCILE_ENTRA_CERTIFICATE_PATH"
 ENV_ACCESS_TOKEN = "RECONCILE_ENTRA_ACCESS_TOKEN"
 ENV_BASE_URL = "RECONCILE_GRAPH_BASE_URL"
-ENV_VARS = (ENV_TENANT_ID, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_CERTIFICATE_PATH, ENV_ACCESS_TOKEN, ENV_BASE_URL)
-_CREDENTIAL_VARS = (ENV_CLIENT_SECRET, ENV_CERTIFICATE_PATH, ENV_ACCESS_TOKEN)
+# "default": azure-identity's DefaultAzureCredential chain (managed identity, workload identity,
+# Azure CLI, ...), for jobs that run in Azure without a secret at all.
+ENV_CREDENTIAL = "RECONCILE_ENTRA_CREDENTIAL"
+ENV_VARS = (ENV_TENANT_ID, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_CERTIFICATE_PATH, ENV_ACCESS_TOKEN, ENV_CREDENTIAL,
+            ENV_BASE_URL)
+_CREDENTIAL_VARS = (ENV_CLIENT_SECRET, ENV_CERTIFICATE_PATH, ENV_ACCESS_TOKEN, ENV_CREDENTIAL)
 
 # Graph host -> (token scope host, Entra authority host). Other hosts (a test server, a proxy)
 # keep the global cloud's: the token is for Microsoft Graph whatever address serves it.
@@ -121,6 +125,7 @@ class GraphSettings:
     certificate_path: Path | None = None
     access_token: str | None = field(default=None, repr=False)
     base_url: str = DEFAULT_BASE_URL
+    default_credential: bool = False  # RECONCILE_ENTRA_CREDENTIAL=default: managed identity and friends
 
 
 def graph_settings_from_env(environ: Mapping[str, str]) -> GraphSettings:
@@ -132,13 +137,19 @@ def graph_settings_from_env(environ: Mapping[str, str]) -> GraphSettings:
 
     tenant_id, client_id = get(ENV_TENANT_ID), get(ENV_CLIENT_ID)
     secret, certificate, token = get(ENV_CLIENT_SECRET), get(ENV_CERTIFICATE_PATH), get(ENV_ACCESS_TOKEN)
+    chain = get(ENV_CREDENTIAL)
+    if chain is not None and chain.lower() != "default":
+        raise GraphConfigError(f"{ENV_CREDENTIAL} is {chain!r}; the only value it takes is 'default' "
+                               "(azure-identity's DefaultAzureCredential: managed identity, Azure CLI, ...)")
     base_url = _check_base_url(get(ENV_BASE_URL) or DEFAULT_BASE_URL, ENV_BASE_URL)
-    given = [name for name, value in zip(_CREDENTIAL_VARS, (secret, certificate, token), strict=True) if value]
+    given = [name for name, value in zip(_CREDENTIAL_VARS, (secret, certificate, token, chain), strict=True)
+             if value]
     tried = ", ".join(ENV_VARS)
     if not given:
         raise GraphConfigError(
             f"no Microsoft Graph credential: set exactly one of {ENV_CLIENT_SECRET} (with {ENV_TENANT_ID} and "
-            f"{ENV_CLIENT_ID}), {ENV_CERTIFICATE_PATH} (with the same two), or {ENV_ACCESS_TOKEN}. "
+            f"{ENV_CLIENT_ID}), {ENV_CERTIFICATE_PATH} (with the same two), {ENV_ACCESS_TOKEN}, or "
+            f"{ENV_CREDENTIAL}=default (managed identity / default credential chain). "
             f"Environment variables tried: {tried}")
     if len(given) > 1:
         raise GraphConfigError(f"more than one Microsoft Graph credential is set ({', '.join(given)}); "
@@ -154,7 +165,7 @@ def graph_settings_from_env(environ: Mapping[str, str]) -> GraphSettings:
         raise GraphConfigError(f"{ENV_CERTIFICATE_PATH} is {str(path)!r}, which is not a readable file "
                                "(expected a PEM or PKCS#12 certificate with its private key)")
     return GraphSettings(tenant_id=tenant_id, client_id=client_id, client_secret=secret, certificate_path=path,
-                         access_token=token, base_url=base_url)
+                         access_token=token, base_url=base_url, default_credential=chain is not None)
 
 
 def _check_base_url(url: str, source: str = "base_url") -> str:
@@ -250,13 +261,19 @@ class GraphSource:
 
     def _make_credential(self) -> Any:
         s = self.settings
-        given = [n for n, v in zip(_CREDENTIAL_VARS, (s.client_secret, s.certificate_path, s.access_token),
-                                   strict=True) if v]
+        given = [n for n, v in zip(_CREDENTIAL_VARS, (s.client_secret, s.certificate_path, s.access_token,
+                                                      s.default_credential), strict=True) if v]
         if len(given) != 1:
             raise GraphConfigError(f"expected exactly one Graph credential ({', '.join(_CREDENTIAL_VARS)}), "
                                    f"found {len(given)}")
         if s.access_token:
             return _StaticTokenCredential(s.access_token)
+        if s.default_credential:
+            from azure.identity import DefaultAzureCredential
+
+            _, authority = _scope_and_authority(self._base_url)
+            # A user-assigned managed identity is picked by its client id, when one is given.
+            return DefaultAzureCredential(authority=authority, managed_identity_client_id=s.client_id)
         if not s.tenant_id or not s.client_id:
             raise GraphConfigError(f"{given[0]} needs {ENV_TENANT_ID} and {ENV_CLIENT_ID}")
         from azure.identity import CertificateCredential, ClientSecretCredential
