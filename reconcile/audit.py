@@ -18,7 +18,7 @@ import duckdb
 
 from reconcile import __version__
 from reconcile.errors import ExitCode
-from reconcile.inputs import EntraLoader, InputInfo, TargetingOptions, load_export_dir
+from reconcile.inputs import InputInfo, LiveSources, TargetingOptions, load_export_dir
 from reconcile.paths import sql_dir
 from reconcile.report.csv_report import write_query_csv
 from reconcile.report.html_report import write_html
@@ -80,11 +80,12 @@ def run_audit(
     keep_snapshots: int = DEFAULT_KEEP_SNAPSHOTS,
     progress: Callable[[str], None] | None = None,
     targeting: TargetingOptions | None = None,
-    entra: EntraLoader | None = None,
+    live: LiveSources | None = None,
 ) -> AuditResult:
     """Audit one export directory; raises InputError (nothing written) on malformed input.
 
-    ``entra`` replaces the Entra export files with a live source (reconcile.entra_live).
+    ``live`` replaces some export files with live sources (Graph, LDAP, the Mattermost API or
+    database); see reconcile.inputs.LiveSources.
     """
     if fail_on not in FAIL_ON_LEVELS:
         raise ValueError(f"fail_on must be one of {FAIL_ON_LEVELS}")
@@ -96,7 +97,7 @@ def run_audit(
     with open_workspace() as con:
         create_staging(con)
         say(f"reading {input_dir}")
-        inputs = load_export_dir(con, input_dir, targeting, entra)
+        inputs = load_export_dir(con, input_dir, targeting, live)
         say("matching identities")
         for path in sorted((sql_dir() / "derive").glob("*.sql")):
             run_sql_file(con, path)

@@ -20,7 +20,7 @@ from rich.console import Console
 from reconcile import __version__
 from reconcile.audit import DEFAULT_KEEP_SNAPSHOTS, FAIL_ON_LEVELS, run_audit
 from reconcile.errors import ExitCode, ReconcileError
-from reconcile.inputs import PRODUCTION_BUNDLE_ID, TargetingOptions
+from reconcile.inputs import PRODUCTION_BUNDLE_ID, LiveSources, TargetingOptions
 from reconcile.paths import sample_dir
 from reconcile.rules import RuleFileError, load_rules
 
@@ -100,7 +100,8 @@ def audit_command(ctx: click.Context, input_dir: Path | None, sample: bool, outp
                 pull = GraphPullOptions(entra_app_id, incremental, full_pull,
                                         store_path or output_dir / "reconcile.duckdb")
                 entra = stack.enter_context(_graph_loader(options, pull, err if show_progress else None))
-            result = run_audit(source, output_dir, store_path, fail_on, keep_snapshots, progress, options, entra)
+            result = run_audit(source, output_dir, store_path, fail_on, keep_snapshots, progress, options,
+                               LiveSources(entra=entra))
     except ReconcileError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         err.print("nothing was written; the store is unchanged", highlight=False)

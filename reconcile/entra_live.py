@@ -17,9 +17,10 @@ from pathlib import Path
 import duckdb
 
 from reconcile import staging
+from reconcile.errors import SourceError
 from reconcile.identifiers import MAM_APP_ID, parse_guid
 from reconcile.inputs import InputInfo, targeting_groups
-from reconcile.sources.graph import DeltaExpired, GraphSource, GraphSourceError
+from reconcile.sources.graph import DeltaExpired, GraphSource
 from reconcile.store import load_rows
 
 GRAPH = "Microsoft Graph"
@@ -48,7 +49,7 @@ def _guarded(con: duckdb.DuckDBPyConnection, names: tuple[str, ...], tables: tup
     """Run one extraction; on a source failure, empty its tables and mark its inputs failed."""
     try:
         return load()
-    except GraphSourceError as exc:
+    except SourceError as exc:
         _clear(con, *tables)
         return [InputInfo(name, False, GRAPH, None, f"extraction failed: {exc}", failed=True) for name in names]
 

@@ -34,3 +34,9 @@ class InputError(ReconcileError):
         self.problem = problem
         location = f"{file}: {where}" if where else file
         super().__init__(f"{location}: {problem}")
+
+
+class SourceError(ReconcileError):
+    """A live source failed after its retry budget (a dropped LDAP connection, a Graph page that
+    keeps failing). Not a broken run: the inputs it feeds are marked failed, the rules needing them
+    are skipped, and the run is stored as partial (exit 4)."""

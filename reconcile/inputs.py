@@ -7,7 +7,7 @@ through the same row builders in reconcile.staging.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import duckdb
 
 from reconcile import identifiers as ids
 from reconcile import staging
-from reconcile.errors import InputError
+from reconcile.errors import InputError, SourceError
 from reconcile.paths import sql_dir
 from reconcile.sources import app_registration
 from reconcile.sources.entra_files import read_entra_users_csv, read_graph_users
@@ -63,28 +63,64 @@ class InputInfo:
 EntraLoader = Callable[[duckdb.DuckDBPyConnection, dict | None], list[InputInfo]]
 
 
-def load_export_dir(con: duckdb.DuckDBPyConnection, input_dir: Path, options: TargetingOptions | None = None,
-                    entra: EntraLoader | None = None) -> list[InputInfo]:
-    """Read whichever export files exist in ``input_dir`` into the (empty) staging tables.
+@dataclass(frozen=True)
+class LiveSource:
+    """A live extractor standing in for one export file: where it reads, and its records."""
 
-    ``entra``, when given, loads the Entra side (users, groups, policies, app registration) in place
-    of the Entra export files: the live Graph source. It receives the Mattermost config, read first.
+    label: str                                   # e.g. "ldaps://dc1.contoso.com (page size 1000)"
+    records: Callable[[dict | None], Iterable]   # given the Mattermost config (for defaults)
+    note: str | None = None                      # e.g. "plain LDAP without TLS (--ldap-insecure)"
+
+
+@dataclass(frozen=True)
+class LiveSources:
+    """Live extractors used in place of the export files; each is optional (issues 4 and 5)."""
+
+    entra: EntraLoader | None = None
+    mattermost_config: LiveSource | None = None   # records() returns the config document
+    mattermost_license: LiveSource | None = None  # records() returns the license document
+    mattermost_users: LiveSource | None = None
+    ldap: LiveSource | None = None
+
+
+def load_export_dir(con: duckdb.DuckDBPyConnection, input_dir: Path, options: TargetingOptions | None = None,
+                    live: LiveSources | None = None) -> list[InputInfo]:
+    """Read the export files in ``input_dir`` (or the live sources standing in for some of them).
+
+    The Mattermost config is read first: the Entra app id, the LDAP defaults and the SAML id
+    attribute come from it. A live source that fails after its retries fails only its input.
     """
     if not input_dir.is_dir():
         raise InputError(str(input_dir), None, "expected a directory of export files")
+    live = live or LiveSources()
     record_targeting_options(con, options or TargetingOptions())
-    config_info, config = _load_config(con, input_dir)
-    if entra is None:
+    config_info, config = _guard(con, "mattermost_config", "mm_config", lambda: _load_config(con, input_dir, live))
+    if live.entra is None:
         entra_infos = [*_load_entra(con, input_dir), _load_groups(con, input_dir),
                        *_load_app_registration(con, input_dir), _load_intune_policies(con, input_dir)]
     else:
-        entra_infos = entra(con, config)
-    infos = [config_info, *entra_infos, _load_mm_users(con, input_dir), _load_license(con, input_dir),
-             _load_ldap(con, input_dir, config), *_load_saml(con, input_dir, config), _load_tokens(con, input_dir)]
+        entra_infos = live.entra(con, config)
+    infos = [config_info, *entra_infos,
+             _guard(con, "mattermost_users", "mm_users", lambda: _load_mm_users(con, input_dir, live))[0],
+             _guard(con, "mattermost_license", "mm_license", lambda: _load_license(con, input_dir, live, config))[0],
+             _guard(con, "ldap", "ldap_users", lambda: _load_ldap(con, input_dir, config, live))[0],
+             *_load_saml(con, input_dir, config), _load_tokens(con, input_dir)]
     record_inputs(con, infos)
-    if entra is None:
+    if live.entra is None:
         _require_group_members(con)
     return infos
+
+
+def _guard(con: duckdb.DuckDBPyConnection, name: str, table: str,
+           load: Callable[[], InputInfo | tuple[InputInfo, dict | None]]) -> tuple[InputInfo, dict | None]:
+    """Run one loader: (its InputInfo, the document it read, if any). A live source's SourceError
+    empties the table and marks the input failed (a partial run) instead of stopping the run."""
+    try:
+        result = load()
+    except SourceError as exc:
+        con.execute(f"DELETE FROM temp.{table}")
+        return InputInfo(name, False, None, None, f"extraction failed: {exc}", failed=True), None
+    return result if isinstance(result, tuple) else (result, None)
 
 
 def record_targeting_options(con: duckdb.DuckDBPyConnection, options: TargetingOptions) -> None:
@@ -120,16 +156,20 @@ def record_inputs(con: duckdb.DuckDBPyConnection, infos: list[InputInfo]) -> Non
     )
 
 
-def _load_config(con: duckdb.DuckDBPyConnection, input_dir: Path) -> tuple[InputInfo, dict | None]:
-    path = input_dir / MM_CONFIG
-    if not path.is_file():
-        return InputInfo("mattermost_config", False, note=f"no {MM_CONFIG}"), None
-    config = read_json_object(path, "Mattermost config.json or GET /api/v4/config")
+def _load_config(con: duckdb.DuckDBPyConnection, input_dir: Path,
+                 live: LiveSources) -> tuple[InputInfo, dict | None]:
+    if live.mattermost_config is not None:
+        where, config = live.mattermost_config.label, live.mattermost_config.records(None)
+    else:
+        where, path = MM_CONFIG, input_dir / MM_CONFIG
+        if not path.is_file():
+            return InputInfo("mattermost_config", False, note=f"no {MM_CONFIG}"), None
+        config = read_json_object(path, "Mattermost config.json or GET /api/v4/config")
     if not any(key.endswith("Settings") for key in config):
-        raise InputError(MM_CONFIG, None, "expected Mattermost's config.json (sections such as "
+        raise InputError(where, None, "expected Mattermost's config.json (sections such as "
                          "ServiceSettings, IntuneSettings, SamlSettings); found no *Settings section")
     load_rows(con, "mm_config", _columns(con, "mm_config"), [staging.mm_config_row(config)])
-    return InputInfo("mattermost_config", True, MM_CONFIG, 1), config
+    return InputInfo("mattermost_config", True, where, 1), config
 
 
 def _load_entra(con: duckdb.DuckDBPyConnection, input_dir: Path) -> list[InputInfo]:
@@ -176,38 +216,51 @@ def _load_groups(con: duckdb.DuckDBPyConnection, input_dir: Path) -> InputInfo:
     return InputInfo("entra_groups", True, f"{ENTRA_GROUPS_DIR}/ ({len(files)} groups)", total)
 
 
-def _load_mm_users(con: duckdb.DuckDBPyConnection, input_dir: Path) -> InputInfo:
-    path = input_dir / MM_USERS
-    if not path.is_file():
-        return InputInfo("mattermost_users", False, note=f"no {MM_USERS}")
-    count = load_rows(con, "mm_users", staging.MM_USER_COLUMNS,
-                      staging.mm_user_rows(read_mattermost_users(path)))
-    _reject_duplicates(con, "mm_users", "id", MM_USERS, "Mattermost user id")
-    return InputInfo("mattermost_users", True, MM_USERS, count)
+def _load_mm_users(con: duckdb.DuckDBPyConnection, input_dir: Path, live: LiveSources) -> InputInfo:
+    source = live.mattermost_users
+    if source is not None:
+        where, records, note = source.label, source.records(None), source.note
+    else:
+        path = input_dir / MM_USERS
+        if not path.is_file():
+            return InputInfo("mattermost_users", False, note=f"no {MM_USERS}")
+        where, records, note = MM_USERS, read_mattermost_users(path), None
+    count = load_rows(con, "mm_users", staging.MM_USER_COLUMNS, staging.mm_user_rows(records))
+    _reject_duplicates(con, "mm_users", "id", where, "Mattermost user id")
+    return InputInfo("mattermost_users", True, where, count, note)
 
 
-def _load_license(con: duckdb.DuckDBPyConnection, input_dir: Path) -> InputInfo:
-    path = input_dir / MM_LICENSE
-    if not path.is_file():
-        return InputInfo("mattermost_license", False, note=f"no {MM_LICENSE}")
-    doc = read_json_object(path, "GET /api/v4/license/client?format=old")
+def _load_license(con: duckdb.DuckDBPyConnection, input_dir: Path, live: LiveSources,
+                  config: dict | None) -> InputInfo:
+    if live.mattermost_license is not None:
+        where, doc = live.mattermost_license.label, live.mattermost_license.records(config)
+    else:
+        where, path = MM_LICENSE, input_dir / MM_LICENSE
+        if not path.is_file():
+            return InputInfo("mattermost_license", False, note=f"no {MM_LICENSE}")
+        doc = read_json_object(path, "GET /api/v4/license/client?format=old")
     if "IsLicensed" not in doc:
-        raise InputError(MM_LICENSE, None, "expected the client license (GET /api/v4/license/client"
+        raise InputError(where, None, "expected the client license (GET /api/v4/license/client"
                          "?format=old) with an 'IsLicensed' field")
     load_rows(con, "mm_license", _columns(con, "mm_license"), [staging.mm_license_row(doc)])
-    return InputInfo("mattermost_license", True, MM_LICENSE, 1)
+    return InputInfo("mattermost_license", True, where, 1)
 
 
-def _load_ldap(con: duckdb.DuckDBPyConnection, input_dir: Path, config: dict | None) -> InputInfo:
-    path = input_dir / LDAP_LDIF
-    if not path.is_file():
-        return InputInfo("ldap", False, note=f"no {LDAP_LDIF}")
+def _load_ldap(con: duckdb.DuckDBPyConnection, input_dir: Path, config: dict | None,
+               live: LiveSources) -> InputInfo:
+    if live.ldap is not None:
+        where, entries, note = live.ldap.label, live.ldap.records(config), live.ldap.note
+    else:
+        path = input_dir / LDAP_LDIF
+        if not path.is_file():
+            return InputInfo("ldap", False, note=f"no {LDAP_LDIF}")
+        where, entries, note = LDAP_LDIF, read_ldif(path), None
     settings = (config or {}).get("LdapSettings")
     id_attribute = settings.get("IdAttribute") if isinstance(settings, dict) else None
     count = load_rows(con, "ldap_users", staging.LDAP_USER_COLUMNS,
-                      staging.ldap_user_rows(read_ldif(path), id_attribute or None))
-    _reject_duplicates(con, "ldap_users", "lower(dn)", LDAP_LDIF, "DN")
-    return InputInfo("ldap", True, LDAP_LDIF, count)
+                      staging.ldap_user_rows(entries, id_attribute or None))
+    _reject_duplicates(con, "ldap_users", "lower(dn)", where, "DN")
+    return InputInfo("ldap", True, where, count, note)
 
 
 def _load_saml(con: duckdb.DuckDBPyConnection, input_dir: Path, config: dict | None) -> list[InputInfo]:

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from reconcile.errors import ExitCode, ReconcileError
+from reconcile.errors import ExitCode, ReconcileError, SourceError
 
 try:
     import orjson
@@ -97,7 +97,7 @@ class GraphAuthError(ReconcileError):
     exit_code = ExitCode.INPUT_ERROR
 
 
-class GraphSourceError(ReconcileError):
+class GraphSourceError(SourceError):
     """A request still failing after the retry budget; the caller marks the run partial.
 
     ``status``/``code`` are Graph's HTTP status and error code when there was a response. The exit
