@@ -20,7 +20,7 @@ from rich.console import Console
 from reconcile import __version__
 from reconcile.audit import DEFAULT_KEEP_SNAPSHOTS, FAIL_ON_LEVELS, run_audit
 from reconcile.errors import ExitCode, ReconcileError
-from reconcile.inputs import PRODUCTION_BUNDLE_ID, LiveSources, TargetingOptions
+from reconcile.inputs import PRODUCTION_BUNDLE_ID, LiveSource, LiveSources, TargetingOptions
 from reconcile.paths import sample_dir
 from reconcile.rules import RuleFileError, load_rules
 
@@ -66,6 +66,18 @@ def main() -> None:
                    "or Microsoft Graph (credentials from RECONCILE_ENTRA_* variables, never the command line).")
 @click.option("--entra-app-id", metavar="APP_ID",
               help="The server API app registration to check (default: IntuneSettings.ClientId).")
+@click.option("--ldap", "ldap_url", metavar="URL",
+              help="Read the directory live: ldaps://host, or ldap://host with StartTLS (bind DN and password from "
+                   "RECONCILE_LDAP_BIND_DN and RECONCILE_LDAP_PASSWORD or RECONCILE_LDAP_PASSWORD_FILE).")
+@click.option("--ldap-base-dn", metavar="DN", help="Search base (default: LdapSettings.BaseDN).")
+@click.option("--ldap-filter", metavar="FILTER", help="User filter (default: LdapSettings.UserFilter).")
+@click.option("--ldap-insecure", is_flag=True, help="Allow plain LDAP without TLS (the report says so).")
+@click.option("--mattermost-url", metavar="URL",
+              help="Read users, config and license from the Mattermost API (token from RECONCILE_MATTERMOST_TOKEN "
+                   "or RECONCILE_MATTERMOST_TOKEN_FILE; it must belong to a system admin).")
+@click.option("--mattermost-dsn", metavar="DSN", envvar="RECONCILE_MATTERMOST_DSN", show_envvar=True,
+              help="Read users from Mattermost's PostgreSQL database (read-only session). Keep the password out "
+                   "of the command line: use the environment variable, PGPASSWORD or a .pgpass file.")
 @click.option("--incremental", is_flag=True,
               help="With --entra graph: apply a /users/delta round to the last committed run in the store.")
 @click.option("--full-pull", is_flag=True, help="With --incremental: ignore the stored delta link, start again.")
@@ -74,7 +86,9 @@ def main() -> None:
 def audit_command(ctx: click.Context, input_dir: Path | None, sample: bool, output_dir: Path,
                   store_path: Path | None, fail_on: str, keep_snapshots: int, intune_groups: tuple[str, ...],
                   ios_bundle_ids: tuple[str, ...], entra_source: str, entra_app_id: str | None,
-                  incremental: bool, full_pull: bool, quiet: bool) -> None:
+                  ldap_url: str | None, ldap_base_dn: str | None, ldap_filter: str | None, ldap_insecure: bool,
+                  mattermost_url: str | None, mattermost_dsn: str | None, incremental: bool, full_pull: bool,
+                  quiet: bool) -> None:
     """Read an export directory, run every rule, write findings and per-user readiness."""
     if sample and input_dir:
         raise click.UsageError("give either --input-dir or --sample, not both")
@@ -84,6 +98,9 @@ def audit_command(ctx: click.Context, input_dir: Path | None, sample: bool, outp
         raise click.UsageError("--incremental and --full-pull need --entra graph")
     if full_pull and not incremental:
         raise click.UsageError("--full-pull restarts an incremental pull: give it with --incremental")
+    if mattermost_dsn and _dsn_has_password(mattermost_dsn) and _from_command_line(ctx, "mattermost_dsn"):
+        raise click.UsageError("--mattermost-dsn carries a password: put the DSN in RECONCILE_MATTERMOST_DSN, or "
+                               "the password in PGPASSWORD or a .pgpass file, never on the command line")
     source = sample_dir() if sample else input_dir
     err = Console(stderr=True)
     show_progress = not quiet and sys.stderr.isatty()
@@ -100,8 +117,9 @@ def audit_command(ctx: click.Context, input_dir: Path | None, sample: bool, outp
                 pull = GraphPullOptions(entra_app_id, incremental, full_pull,
                                         store_path or output_dir / "reconcile.duckdb")
                 entra = stack.enter_context(_graph_loader(options, pull, err if show_progress else None))
-            result = run_audit(source, output_dir, store_path, fail_on, keep_snapshots, progress, options,
-                               LiveSources(entra=entra))
+            live = _live_sources(stack, entra, LdapOptions(ldap_url, ldap_base_dn, ldap_filter, ldap_insecure),
+                                 mattermost_url, mattermost_dsn)
+            result = run_audit(source, output_dir, store_path, fail_on, keep_snapshots, progress, options, live)
     except ReconcileError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         err.print("nothing was written; the store is unchanged", highlight=False)
@@ -117,6 +135,64 @@ def audit_command(ctx: click.Context, input_dir: Path | None, sample: bool, outp
 
         print_summary(result, Console())
     ctx.exit(result.exit_code)
+
+
+@dataclass(frozen=True)
+class LdapOptions:
+    url: str | None
+    base_dn: str | None
+    user_filter: str | None
+    insecure: bool
+
+
+def _dsn_has_password(dsn: str) -> bool:
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        return bool(conninfo_to_dict(dsn).get("password"))
+    except Exception:
+        return False
+
+
+def _from_command_line(ctx: click.Context, name: str) -> bool:
+    return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+
+
+def _live_sources(stack: contextlib.ExitStack, entra, ldap: LdapOptions, mattermost_url: str | None,
+                  mattermost_dsn: str | None) -> LiveSources:
+    """The live extractors the command line asked for; everything else still comes from the files."""
+    config_source = license_source = users_source = ldap_source = None
+    if mattermost_url:
+        from reconcile.sources.mattermost_api import MattermostApi, mattermost_token_from_env
+
+        api = stack.enter_context(MattermostApi(mattermost_url, mattermost_token_from_env(os.environ)))
+
+        def config(_config: dict | None) -> dict:
+            api.check_admin()  # before anything: a non-admin token would hide every auth_data
+            return api.config()
+
+        label = f"{mattermost_url} (Mattermost API)"
+        config_source = LiveSource(label, config)
+        license_source = LiveSource(label, lambda _config: api.license())
+        users_source = LiveSource(label, lambda _config: api.users())
+    if mattermost_dsn:
+        from reconcile.sources.mattermost_db import iter_db_users
+
+        users_source = LiveSource("Mattermost PostgreSQL database (read-only)", lambda _config: iter_db_users(
+            mattermost_dsn))
+    if ldap.url:
+        from reconcile.sources.ldap_live import iter_ldap_entries, ldap_settings
+
+        def entries(config: dict | None):
+            settings = ldap_settings(ldap.url, base_dn=ldap.base_dn, user_filter=ldap.user_filter,
+                                     insecure=ldap.insecure, environ=os.environ, mattermost_config=config)
+            return iter_ldap_entries(settings)
+
+        note = "plain LDAP without TLS (--ldap-insecure): credentials and data crossed the network unencrypted" \
+            if ldap.insecure else None
+        ldap_source = LiveSource(ldap.url, entries, note)
+    return LiveSources(entra=entra, mattermost_config=config_source, mattermost_license=license_source,
+                       mattermost_users=users_source, ldap=ldap_source)
 
 
 @dataclass(frozen=True)
