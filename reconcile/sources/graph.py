@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from reconcile.errors import ExitCode, ReconcileError, SourceError
+from reconcile.redaction import strip_userinfo
 
 try:
     import orjson
@@ -665,13 +666,7 @@ def _request_url(info: Any) -> str:
 
 def _safe_url(url: str) -> str:
     """The URL without user info (Graph URLs carry no secrets otherwise; the token is a header)."""
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        netloc = parts.hostname or ""
-        if parts.port:
-            netloc = f"{netloc}:{parts.port}"
-        parts = parts._replace(netloc=netloc)
-    return urlunsplit(parts).replace("%24", "$")  # as Graph documents them: $select, not %24select
+    return strip_userinfo(url).replace("%24", "$")  # as Graph documents them: $select, not %24select
 
 
 def _first_line(exc: BaseException) -> str:

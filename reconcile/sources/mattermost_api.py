@@ -46,6 +46,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from reconcile import __version__
 from reconcile.errors import ExitCode, ReconcileError, SourceError
+from reconcile.redaction import strip_userinfo
 
 if TYPE_CHECKING:
     import httpx
@@ -382,7 +383,7 @@ class MattermostApi:
             if 300 <= status < 400:
                 location = response.headers.get("location", "?")
                 raise MattermostSourceError(f"mattermost api: {what}: GET {shown} was redirected (HTTP {status}) to "
-                                            f"{_strip_userinfo(location)}; give the server's final URL instead "
+                                            f"{strip_userinfo(location)}; give the server's final URL instead "
                                             "(the token is not sent on to another address)", url=url, status=status)
             raise MattermostSourceError(f"mattermost api: {what}: GET {shown} failed with HTTP "
                                         f"{status}{self._error_detail(response)}", url=url, status=status)
@@ -454,14 +455,6 @@ def _rate_hint(status: int) -> str:
     return ""
 
 
-def _strip_userinfo(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        netloc = parts.hostname or ""
-        if parts.port:
-            netloc = f"{netloc}:{parts.port}"
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
 
 
 def _first_line(exc: BaseException) -> str:
