@@ -192,7 +192,8 @@ def _commit(con: duckdb.DuckDBPyConnection, run_id: str, started: datetime, fini
         for table in SNAPSHOT_TABLES:
             con.execute(f"CREATE TABLE IF NOT EXISTS store.stg_{table} AS "
                         f"SELECT CAST(NULL AS VARCHAR) AS run_id, * FROM temp.{table} LIMIT 0")
-            con.execute(f"INSERT INTO store.stg_{table} SELECT $1, * FROM temp.{table}", [run_id])
+            _add_new_columns(con, table)
+            con.execute(f"INSERT INTO store.stg_{table} BY NAME SELECT $1 AS run_id, * FROM temp.{table}", [run_id])
             con.execute(f"""DELETE FROM store.stg_{table} WHERE run_id NOT IN (
                               SELECT run_id FROM store.runs ORDER BY started_at DESC LIMIT $1)
                             AND run_id NOT IN (SELECT run_id FROM store.graph_delta_state)
@@ -203,6 +204,19 @@ def _commit(con: duckdb.DuckDBPyConnection, run_id: str, started: datetime, fini
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def _add_new_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """A store written by an older version lacks the columns staging has gained since: add them, so
+    years of nightly snapshots live on (old rows read NULL there) instead of the run failing."""
+    kept = {row[0] for row in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'store' AND table_name = $1",
+        [f"stg_{table}"]).fetchall()}
+    for name, kind in con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_catalog = 'temp' AND table_name = $1 ORDER BY ordinal_position", [table]).fetchall():
+        if name not in kept:
+            con.execute(f'ALTER TABLE store.stg_{table} ADD COLUMN "{name}" {kind}')
 
 
 def _rule_rows(results: list[RuleResult]) -> list[dict]:

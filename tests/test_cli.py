@@ -127,3 +127,20 @@ def test_html_report_is_self_contained_and_escaped(tmp_path):
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<link" not in html and "src=" not in html and "@import" not in html
     assert all(ref.startswith("#") for ref in re.findall(r"href='([^']*)'", html))
+
+
+def test_store_of_an_older_version_gains_new_staging_columns(tmp_path):
+    """A nightly store outlives versions: a snapshot table missing a newer column is extended, not broken."""
+    export = _clean_tenant().write(tmp_path / "export")
+    store = tmp_path / "store.duckdb"
+    assert _invoke("audit", "--input-dir", str(export), "--output-dir", str(tmp_path / "r1"), "--store", str(store),
+                   "-q").exit_code == 0
+    con = duckdb.connect(str(store))
+    con.execute("ALTER TABLE stg_entra_users DROP COLUMN intune_plan_status")  # as an older version wrote it
+    con.close()
+    result = _invoke("audit", "--input-dir", str(export), "--output-dir", str(tmp_path / "r2"), "--store", str(store),
+                     "-q")
+    assert result.exit_code == 0, result.output
+    con = duckdb.connect(str(store), read_only=True)
+    assert con.execute("SELECT count(intune_plan_status), count(*) FROM stg_entra_users").fetchall() == [(2, 4)]
+    con.close()
