@@ -46,9 +46,10 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+
+from loopback import KeepAliveHandler, LoopbackServer
 
 try:
     import orjson
@@ -139,7 +140,7 @@ class _DeltaRound:
 
 
 @dataclass
-class FakeGraph:
+class FakeGraph(LoopbackServer):
     """The fake tenant and the server that serves it (``start``/``stop`` or a ``with`` block)."""
 
     users: dict[str, dict] = field(default_factory=dict)  # id -> Graph user dict
@@ -165,8 +166,6 @@ class FakeGraph:
         self._delta_rounds: dict[str, tuple[_DeltaRound, int]] = {}
         self._delta_tokens: dict[str, tuple[tuple[str, ...], dict[str, dict]]] = {}
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- building the tenant ------------------------------------------------------------------
 
@@ -210,35 +209,8 @@ class FakeGraph:
     # --- server lifecycle ---------------------------------------------------------------------
 
     @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the fake Graph server is not running")
-        return self._server.server_port
-
-    @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1.0"
-
-    def start(self, port: int = 0) -> FakeGraph:
-        server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
-        server.daemon_threads = True
-        server.fake = self  # type: ignore[attr-defined]
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="fake-graph", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeGraph:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # --- request handling ---------------------------------------------------------------------
 
@@ -527,19 +499,7 @@ def _www_authenticate() -> list[tuple[str, str]]:
              'oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"')]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as Graph; every response has a Content-Length
-    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stalls
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
+class _Handler(KeepAliveHandler):
     def _serve(self, method: str) -> None:
         fake: FakeGraph = self.server.fake  # type: ignore[attr-defined]
         headers = {k.lower(): v for k, v in self.headers.items()}
@@ -561,6 +521,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
+
+
+FakeGraph._handler = _Handler
+FakeGraph._name = "fake-graph"
 
 
 INTUNE_PLAN = {"capabilityStatus": "Enabled", "service": "SCO", "servicePlanId": "c1ec4a95-1f05-45b3-a911-aa3fa01094f5",

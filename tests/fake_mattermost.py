@@ -39,9 +39,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from loopback import KeepAliveHandler, LoopbackServer
 
 ADMIN_TOKEN = "adminadminadminadminadmin1"  # 26 characters, like Mattermost's tokens
 USER_TOKEN = "useruseruseruseruseruser01"
@@ -95,7 +96,7 @@ class _HTTPError(Exception):
 
 
 @dataclass
-class FakeMattermost:
+class FakeMattermost(LoopbackServer):
     """The fake server's state (users, tokens, config, license) and the server (``with`` block or start/stop)."""
 
     users: list[dict] = field(default_factory=list)
@@ -116,8 +117,6 @@ class FakeMattermost:
         self.requests: list[RecordedRequest] = []
         self.faults: list[Fault] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- building the server's state --------------------------------------------------------------
 
@@ -149,36 +148,8 @@ class FakeMattermost:
     # --- server lifecycle ---------------------------------------------------------------------------
 
     @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the fake Mattermost server is not running")
-        return self._server.server_port
-
-    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> FakeMattermost:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        server.daemon_threads = True
-        server.fake = self  # type: ignore[attr-defined]
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="fake-mattermost",
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeMattermost:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # --- request handling ---------------------------------------------------------------------------
 
@@ -342,19 +313,7 @@ def _masked_config(config: dict) -> dict:
     return doc
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as Mattermost; every response has a Content-Length
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
+class _Handler(KeepAliveHandler):
     def _serve(self, method: str) -> None:
         fake: FakeMattermost = self.server.fake  # type: ignore[attr-defined]
         headers = {k.lower(): v for k, v in self.headers.items()}
@@ -371,3 +330,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
+
+
+FakeMattermost._handler = _Handler
+FakeMattermost._name = "fake-mattermost"
