@@ -19,7 +19,15 @@ import duckdb
 from reconcile import staging
 from reconcile.errors import SourceError
 from reconcile.identifiers import MAM_APP_ID, parse_guid
-from reconcile.inputs import InputInfo, targeting_groups
+from reconcile.inputs import (
+    InputInfo,
+    failed_inputs,
+    load_application,
+    load_entra_users,
+    load_intune_policies,
+    load_service_principals,
+    targeting_groups,
+)
 from reconcile.sources.graph import DeltaExpired, GraphSource
 from reconcile.store import load_rows
 
@@ -39,19 +47,13 @@ class GraphPull:
     source_key: str = ""             # which Graph and tenant the stored delta link belongs to
 
 
-def _clear(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
-    for table in tables:
-        con.execute(f"DELETE FROM temp.{table}")
-
-
 def _guarded(con: duckdb.DuckDBPyConnection, names: tuple[str, ...], tables: tuple[str, ...],
              load: Callable[[], list[InputInfo]]) -> list[InputInfo]:
-    """Run one extraction; on a source failure, empty its tables and mark its inputs failed."""
+    """Run one extraction; a source failure fails only the inputs it feeds (a partial run)."""
     try:
         return load()
     except SourceError as exc:
-        _clear(con, *tables)
-        return [InputInfo(name, False, GRAPH, None, f"extraction failed: {exc}", failed=True) for name in names]
+        return failed_inputs(con, names, tables, exc, GRAPH)
 
 
 def load_entra_from_graph(con: duckdb.DuckDBPyConnection, source: GraphSource, pull: GraphPull) -> list[InputInfo]:
@@ -85,36 +87,12 @@ def load_entra_from_graph(con: duckdb.DuckDBPyConnection, source: GraphSource, p
 
 
 def _load_policies(con: duckdb.DuckDBPyConnection, source: GraphSource) -> InputInfo:
-    targets: list[tuple] = []
-
-    def apps() -> Iterator[tuple]:
-        for app_rows, target_rows in staging.intune_policy_rows(source.ios_app_protections()):
-            targets.extend(target_rows)
-            yield from app_rows
-
-    load_rows(con, "intune_policy_apps", staging.POLICY_APP_COLUMNS, apps())
-    load_rows(con, "intune_policy_targets", staging.POLICY_TARGET_COLUMNS, targets)
-    count = con.execute("SELECT count(DISTINCT policy_id) FROM (SELECT policy_id FROM temp.intune_policy_apps "
-                        "UNION SELECT policy_id FROM temp.intune_policy_targets)").fetchall()[0][0]
+    count = load_intune_policies(con, source.ios_app_protections())
     return InputInfo("intune_policies", True, f"{GRAPH}: iosManagedAppProtections", count)
 
 
-def load_user_records(con: duckdb.DuckDBPyConnection, records) -> int:
-    """Graph user dicts (a full pull, or a delta applied to the previous snapshot) into staging."""
-    other_mails: list[tuple] = []
-
-    def rows() -> Iterator[tuple]:
-        for row, mails in staging.entra_user_rows(records):
-            other_mails.extend(mails)
-            yield row
-
-    count = load_rows(con, "entra_users", staging.ENTRA_USER_COLUMNS, rows())
-    load_rows(con, "entra_other_mails", staging.OTHER_MAIL_COLUMNS, other_mails)
-    return count
-
-
 def _load_users(con: duckdb.DuckDBPyConnection, source: GraphSource) -> list[InputInfo]:
-    count = load_user_records(con, source.users())
+    count = load_entra_users(con, source.users())
     return [InputInfo("entra_users", True, f"{GRAPH}: /users", count),
             InputInfo("entra_licenses", True, f"{GRAPH}: /users assignedPlans", count)]
 
@@ -176,7 +154,7 @@ def _load_users_incremental(con: duckdb.DuckDBPyConnection, source: GraphSource,
             raw_rows.append((rec["id"], json.dumps({k: v for k, v in rec.items() if k != "_where"})))
             yield rec
 
-    count = load_user_records(con, keep_raw(records))
+    count = load_entra_users(con, keep_raw(records))
     load_rows(con, "entra_user_raw", ("object_id", "raw"), raw_rows)
     if delta.delta_link:
         load_rows(con, "graph_state_pending", ("source_key", "delta_link"), [(pull.source_key, delta.delta_link)])
@@ -216,19 +194,9 @@ def _load_app_registration(con: duckdb.DuckDBPyConnection, source: GraphSource, 
         note = f"no application with appId {app_id} in this tenant"
         return [InputInfo(name, False, note=note)
                 for name in ("entra_application", "entra_service_principals", "entra_grants")]
-    row, access = staging.application_rows({**app, "_where": f"{GRAPH}: application {app_id}"})
-    load_rows(con, "entra_application", staging.APPLICATION_COLUMNS, [row])
-    load_rows(con, "entra_app_required_access", staging.REQUIRED_ACCESS_COLUMNS, access)
+    load_application(con, {**app, "_where": f"{GRAPH}: application {app_id}"})
     principals = source.service_principals([app_id, MAM_APP_ID])
-    scopes: list[tuple] = []
-
-    def sp_rows() -> Iterator[tuple]:
-        for sp_row, published in staging.service_principal_rows(principals):
-            scopes.extend(published)
-            yield sp_row
-
-    load_rows(con, "entra_service_principals", staging.SERVICE_PRINCIPAL_COLUMNS, sp_rows())
-    load_rows(con, "entra_sp_scopes", staging.SP_SCOPE_COLUMNS, scopes)
+    load_service_principals(con, principals)
     client_sp = next((sp.get("id") for sp in principals if str(sp.get("appId", "")).lower() == app_id.lower()), None)
     grants = source.oauth2_permission_grants(client_sp) if client_sp else []
     load_rows(con, "entra_oauth2_grants", staging.GRANT_COLUMNS, staging.grant_rows(grants))

@@ -7,7 +7,7 @@ through the same row builders in reconcile.staging.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -118,8 +118,7 @@ def _guard(con: duckdb.DuckDBPyConnection, name: str, table: str,
     try:
         result = load()
     except SourceError as exc:
-        con.execute(f"DELETE FROM temp.{table}")
-        return InputInfo(name, False, None, None, f"extraction failed: {exc}", failed=True), None
+        return failed_inputs(con, [name], [table], exc)[0], None
     return result if isinstance(result, tuple) else (result, None)
 
 
@@ -182,15 +181,7 @@ def _load_entra(con: duckdb.DuckDBPyConnection, input_dir: Path) -> list[InputIn
     else:
         missing = f"no {ENTRA_USERS_JSON} or {ENTRA_USERS_CSV}"
         return [InputInfo("entra_users", False, note=missing), InputInfo("entra_licenses", False, note=missing)]
-    other_mails: list[tuple] = []
-
-    def rows():
-        for row, mails in staging.entra_user_rows(records):
-            other_mails.extend(mails)
-            yield row
-
-    count = load_rows(con, "entra_users", staging.ENTRA_USER_COLUMNS, rows())
-    load_rows(con, "entra_other_mails", staging.OTHER_MAIL_COLUMNS, other_mails)
+    count = load_entra_users(con, records)
     _reject_duplicates(con, "entra_users", "object_id_norm", file, "Entra objectId")
     with_plans = scalar(con, "SELECT count(*) FROM temp.entra_users WHERE intune_plan_status IS NOT NULL")
     licenses = InputInfo("entra_licenses", with_plans > 0, file if with_plans else None,
@@ -313,31 +304,21 @@ def _load_app_registration(con: duckdb.DuckDBPyConnection, input_dir: Path) -> l
     infos = []
     path = input_dir / app_registration.APPLICATION
     if path.is_file():
-        row, access = staging.application_rows(app_registration.read_application(path))
-        load_rows(con, "entra_application", staging.APPLICATION_COLUMNS, [row])
-        load_rows(con, "entra_app_required_access", staging.REQUIRED_ACCESS_COLUMNS, access)
+        load_application(con, app_registration.read_application(path))
         infos.append(InputInfo("entra_application", True, app_registration.APPLICATION, 1))
     else:
         infos.append(InputInfo("entra_application", False, note=f"no {app_registration.APPLICATION}"))
     path = input_dir / app_registration.SERVICE_PRINCIPALS
     if path.is_file():
-        scopes: list[tuple] = []
-
-        def principals():
-            for row, published in staging.service_principal_rows(
-                    app_registration.read_collection(path, app_registration.SERVICE_PRINCIPALS)):
-                scopes.extend(published)
-                yield row
-
-        count = load_rows(con, "entra_service_principals", staging.SERVICE_PRINCIPAL_COLUMNS, principals())
-        load_rows(con, "entra_sp_scopes", staging.SP_SCOPE_COLUMNS, scopes)
+        count = load_service_principals(
+            con, app_registration.read_collection(path, app_registration.SERVICE_PRINCIPALS))
         infos.append(InputInfo("entra_service_principals", True, app_registration.SERVICE_PRINCIPALS, count))
     else:
         infos.append(InputInfo("entra_service_principals", False, note=f"no {app_registration.SERVICE_PRINCIPALS}"))
     path = input_dir / app_registration.GRANTS
     if path.is_file():
-        count = load_rows(con, "entra_oauth2_grants", staging.GRANT_COLUMNS, staging.grant_rows(
-            app_registration.read_collection(path, app_registration.GRANTS)))
+        count = load_rows(con, "entra_oauth2_grants", staging.GRANT_COLUMNS,
+                          staging.grant_rows(app_registration.read_collection(path, app_registration.GRANTS)))
         infos.append(InputInfo("entra_grants", True, app_registration.GRANTS, count))
     else:
         infos.append(InputInfo("entra_grants", False, note=f"no {app_registration.GRANTS}"))
@@ -348,19 +329,69 @@ def _load_intune_policies(con: duckdb.DuckDBPyConnection, input_dir: Path) -> In
     path = input_dir / INTUNE_POLICIES
     if not path.is_file():
         return InputInfo("intune_policies", False, note=f"no {INTUNE_POLICIES}")
+    policies = load_intune_policies(con, app_registration.read_collection(path, INTUNE_POLICIES))
+    return InputInfo("intune_policies", True, INTUNE_POLICIES, policies)
+
+
+# --- loaders shared by the export files and the live sources (the same records, the same rows) ----
+
+
+def load_entra_users(con: duckdb.DuckDBPyConnection, records: Iterable[dict]) -> int:
+    """Graph user dicts into entra_users (and their otherMails into entra_other_mails)."""
+    other_mails: list[tuple] = []
+
+    def rows() -> Iterator[tuple]:
+        for row, mails in staging.entra_user_rows(records):
+            other_mails.extend(mails)
+            yield row
+
+    count = load_rows(con, "entra_users", staging.ENTRA_USER_COLUMNS, rows())
+    load_rows(con, "entra_other_mails", staging.OTHER_MAIL_COLUMNS, other_mails)
+    return count
+
+
+def load_application(con: duckdb.DuckDBPyConnection, app: dict) -> None:
+    row, access = staging.application_rows(app)
+    load_rows(con, "entra_application", staging.APPLICATION_COLUMNS, [row])
+    load_rows(con, "entra_app_required_access", staging.REQUIRED_ACCESS_COLUMNS, access)
+
+
+def load_service_principals(con: duckdb.DuckDBPyConnection, records: Iterable[dict]) -> int:
+    """Service principals, and the delegated scopes each publishes."""
+    scopes: list[tuple] = []
+
+    def rows() -> Iterator[tuple]:
+        for row, published in staging.service_principal_rows(records):
+            scopes.extend(published)
+            yield row
+
+    count = load_rows(con, "entra_service_principals", staging.SERVICE_PRINCIPAL_COLUMNS, rows())
+    load_rows(con, "entra_sp_scopes", staging.SP_SCOPE_COLUMNS, scopes)
+    return count
+
+
+def load_intune_policies(con: duckdb.DuckDBPyConnection, records: Iterable[dict]) -> int:
+    """iOS App Protection Policies (apps and assignment targets); returns how many policies."""
     targets: list[tuple] = []
 
-    def apps():
-        policies = app_registration.read_collection(path, INTUNE_POLICIES)
-        for app_rows, target_rows in staging.intune_policy_rows(policies):
+    def apps() -> Iterator[tuple]:
+        for app_rows, target_rows in staging.intune_policy_rows(records):
             targets.extend(target_rows)
             yield from app_rows
 
     load_rows(con, "intune_policy_apps", staging.POLICY_APP_COLUMNS, apps())
     load_rows(con, "intune_policy_targets", staging.POLICY_TARGET_COLUMNS, targets)
-    policies = scalar(con, "SELECT count(DISTINCT policy_id) FROM (SELECT policy_id FROM intune_policy_apps "
-                           "UNION SELECT policy_id FROM intune_policy_targets)")
-    return InputInfo("intune_policies", True, INTUNE_POLICIES, policies)
+    return scalar(con, "SELECT count(DISTINCT policy_id) FROM (SELECT policy_id FROM temp.intune_policy_apps "
+                       "UNION SELECT policy_id FROM temp.intune_policy_targets)")
+
+
+def failed_inputs(con: duckdb.DuckDBPyConnection, names: Iterable[str], tables: Iterable[str],
+                  exc: SourceError, file: str | None = None) -> list[InputInfo]:
+    """A live source failed: empty the tables it fed (no findings from half a source) and mark its
+    inputs failed, so the rules needing them are skipped and the run is partial."""
+    for table in tables:
+        con.execute(f"DELETE FROM temp.{table}")
+    return [InputInfo(name, False, file, None, f"extraction failed: {exc}", failed=True) for name in names]
 
 
 def _reject_duplicates(con: duckdb.DuckDBPyConnection, table: str, key: str, file: str, what: str) -> None:
