@@ -266,7 +266,7 @@ def mm_license_row(license_doc: dict) -> tuple:
 CLAIMS = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims"
 MS_CLAIMS = "http://schemas.microsoft.com/identity/claims"
 SAML_CLAIM_URIS = {
-    "objectidentifier": f"{MS_CLAIMS}/objectidentifier",
+    "objectidentifier": ids.OBJECTIDENTIFIER_CLAIM,
     "tenantid": f"{MS_CLAIMS}/tenantid",
     "name": f"{CLAIMS}/name",
     "emailaddress": f"{CLAIMS}/emailaddress",

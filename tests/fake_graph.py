@@ -50,6 +50,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from loopback import KeepAliveHandler, LoopbackServer
+from tenant import INTUNE_PLAN
 
 try:
     import orjson
@@ -527,8 +528,6 @@ FakeGraph._handler = _Handler
 FakeGraph._name = "fake-graph"
 
 
-INTUNE_PLAN = {"capabilityStatus": "Enabled", "service": "SCO", "servicePlanId": "c1ec4a95-1f05-45b3-a911-aa3fa01094f5",
-               "assignedDateTime": "2024-01-01T00:00:00Z"}
 EXCHANGE_PLAN = {"capabilityStatus": "Enabled", "service": "exchange",
                  "servicePlanId": "efb87545-963c-4e0d-99df-69c6916d9eb0", "assignedDateTime": "2024-01-01T00:00:00Z"}
 
