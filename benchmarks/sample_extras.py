@@ -37,9 +37,12 @@ CLAIMS = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims"
 MS_CLAIMS = "http://schemas.microsoft.com/identity/claims"
 MAM_APP_ID = "0a5f63c0-b750-4f38-a71c-4fc0d58b89e2"
 ISSUED = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)  # fixed, in the past: captures are old, as in real audits
-CLIENT_APP = "3e3b1f0a-7c11-4d6e-9a55-2f0c8d4b6a10"  # the vendor mobile app that requests the tokens
+CLIENT_APP = "9ac649f1-4f77-44d6-9792-b2f54ab3c9a7"  # Mattermost Mobile (App Store): what requests the tokens
+BETA_APP = "64e9952b-20eb-46dc-92ad-99089ed24903"  # Mattermost Mobile (TestFlight)
+AZURE_CLI = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"  # a token captured with `az account get-access-token`
 EXTRA_FILES = ("idp_metadata.xml", "msal_tokens.txt", "entra_application.json", "entra_service_principals.json",
-               "entra_oauth2_permission_grants.json", "intune_ios_app_protections.json")
+               "entra_oauth2_permission_grants.json", "entra_authorization_policy.json",
+               "intune_ios_app_protections.json")
 
 
 def _ts(moment: datetime) -> str:
@@ -131,12 +134,12 @@ def _token(person: dict, tenant: str, client_id: str, v1: bool = False, **overri
         claims = {"aud": f"api://{client_id}", "iss": f"https://sts.windows.net/{tenant}/", "iat": iat, "nbf": iat,
                   "exp": iat + 3600, "ver": "1.0", "tid": tenant, "oid": person["id"], "appid": CLIENT_APP,
                   "upn": person["userPrincipalName"], "unique_name": person["userPrincipalName"],
-                  "scp": "access_as_user"}
+                  "scp": "login.mattermost"}
     else:
         claims = {"aud": client_id, "iss": f"https://login.microsoftonline.com/{tenant}/v2.0", "iat": iat,
                   "nbf": iat, "exp": iat + 3600, "ver": "2.0", "tid": tenant, "oid": person["id"], "azp": CLIENT_APP,
                   "preferred_username": person["userPrincipalName"], "name": person["displayName"],
-                  "scp": "access_as_user"}
+                  "scp": "login.mattermost"}
     claims.update(overrides)
     return _jwt({k: v for k, v in claims.items() if v is not None})
 
@@ -178,7 +181,7 @@ def add_extras(export: Path) -> dict[str, list[str]]:
     plan = {kind: [next(pick)] for kind in (
         "saml_ok", "saml_ok_b64", "saml_ok_response_signed", "saml_no_objectid", "saml_wrong_objectid",
         "saml_transient", "saml_forged", "token_ok", "token_v1", "token_no_oid", "token_other_tenant",
-        "token_other_audience", "token_other_oid")}
+        "token_other_audience", "token_other_oid", "token_no_scope", "token_other_client")}
     plan["saml_authdata_mismatch"] = email_bound[:1]
 
     saml_dir = export / "saml"
@@ -227,34 +230,60 @@ def add_extras(export: Path) -> dict[str, list[str]]:
                  iss="https://login.microsoftonline.com/f8cdef31-a31e-4b4a-93e4-5f571e91255a/v2.0"),
         token_of("token_other_audience", aud="00000003-0000-0000-c000-000000000000"),
         token_of("token_other_oid", oid="9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"),
+        token_of("token_no_scope", scp=None),  # app-only shape: no scp, so the server refuses it
+        token_of("token_other_client", azp=AZURE_CLI),  # not from the mobile app: an info finding only
     ]
     (export / "msal_tokens.txt").write_text("\n".join(tokens) + "\n", encoding="utf-8")
 
-    client_sp, mam_sp = "6b0f8d2a-4c3e-4f1a-9b7d-2e5c8a1f3d90", "e2a7c4b1-9d3f-4e6a-8c5b-1f0d7a9e3b24"
-    mam_scope = "9b1b1e42-794b-4c8c-8c7f-c2ba6b4f3f9d"
+    # The two-app model: the server API app (IntuneSettings.ClientId) exposes api://{id}/login.mattermost
+    # and pre-authorizes both Mattermost Mobile ids; the Mattermost Mobile enterprise application has
+    # the tenant-wide consent to Microsoft Mobile Application Management. All correct.
+    api_sp, mobile_sp, mam_sp = ("6b0f8d2a-4c3e-4f1a-9b7d-2e5c8a1f3d90", "2d9c4e7a-1b3f-4a5c-8e6d-7f0a1b2c3d4e",
+                                 "e2a7c4b1-9d3f-4e6a-8c5b-1f0d7a9e3b24")
+    login_scope, mam_scope = "1d2c3b4a-5f6e-4a7b-8c9d-0e1f2a3b4c5d", "9b1b1e42-794b-4c8c-8c7f-c2ba6b4f3f9d"
     application = {
         "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#applications/$entity",
         "id": "c0d1e2f3-0a1b-4c2d-8e3f-4a5b6c7d8e9f", "appId": client_id, "displayName": "Mattermost Intune API",
         "signInAudience": "AzureADMyOrg", "identifierUris": [f"api://{client_id}"],
-        "api": {"requestedAccessTokenVersion": 2, "oauth2PermissionScopes": [
-            {"id": "1d2c3b4a-5f6e-4a7b-8c9d-0e1f2a3b4c5d", "value": "access_as_user", "type": "User",
-             "isEnabled": True, "adminConsentDisplayName": "Access Mattermost"}]},
+        "api": {"acceptMappedClaims": None, "knownClientApplications": [], "requestedAccessTokenVersion": 2,
+                "oauth2PermissionScopes": [
+                    {"adminConsentDescription": "Sign in to Mattermost", "adminConsentDisplayName": "Sign in to "
+                     "Mattermost", "id": login_scope, "isEnabled": True, "type": "User",
+                     "userConsentDescription": "Sign in to Mattermost", "userConsentDisplayName": "Sign in to "
+                     "Mattermost", "value": "login.mattermost"}],
+                "preAuthorizedApplications": [
+                    {"appId": CLIENT_APP, "delegatedPermissionIds": [login_scope]},
+                    {"appId": BETA_APP, "delegatedPermissionIds": [login_scope]}]},
         "requiredResourceAccess": [
             {"resourceAppId": "00000003-0000-0000-c000-000000000000",
-             "resourceAccess": [{"id": "e1fe6dd8-ba31-4d61-89e7-88639da4683d", "type": "Scope"}]},
-            {"resourceAppId": MAM_APP_ID, "resourceAccess": [{"id": mam_scope, "type": "Scope"}]}],
+             "resourceAccess": [{"id": "e1fe6dd8-ba31-4d61-89e7-88639da4683d", "type": "Scope"}]}],
     }
     principals = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals", "value": [
-        {"id": client_sp, "appId": client_id, "displayName": "Mattermost Intune API",
-         "servicePrincipalType": "Application", "oauth2PermissionScopes": []},
+        {"id": api_sp, "appId": client_id, "displayName": "Mattermost Intune API",
+         "servicePrincipalType": "Application", "appOwnerOrganizationId": tenant, "oauth2PermissionScopes": [
+             {"id": login_scope, "value": "login.mattermost", "type": "User", "isEnabled": True}]},
+        {"id": mobile_sp, "appId": CLIENT_APP, "displayName": "Mattermost Mobile",
+         "servicePrincipalType": "Application", "appOwnerOrganizationId": "bcd3b0c2-a6a3-4f9b-a4a5-4c8a5e3f7b9a",
+         "oauth2PermissionScopes": []},
         {"id": mam_sp, "appId": MAM_APP_ID, "displayName": "Microsoft Mobile Application Management",
-         "servicePrincipalType": "Application", "oauth2PermissionScopes": [
-             {"id": mam_scope, "value": "DeviceManagementManagedApps.ReadWrite", "type": "User", "isEnabled": True}]},
+         "servicePrincipalType": "Application", "appOwnerOrganizationId": "f8cdef31-a31e-4b4a-93e4-5f571e91255a",
+         "oauth2PermissionScopes": [
+             {"id": mam_scope, "value": "user_impersonation", "type": "User", "isEnabled": True}]},
     ]}
     grants = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#oauth2PermissionGrants", "value": [
-        {"id": "Kqv_a0M8GUuQm5kH0lH2Yg", "clientId": client_sp, "consentType": "AllPrincipals", "principalId": None,
-         "resourceId": mam_sp, "scope": " DeviceManagementManagedApps.ReadWrite"},
+        {"id": "Kqv_a0M8GUuQm5kH0lH2Yg", "clientId": mobile_sp, "consentType": "AllPrincipals", "principalId": None,
+         "resourceId": mam_sp, "scope": " user_impersonation"},
     ]}
+    authorization_policy = {
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#policies/authorizationPolicy/$entity",
+        "id": "authorizationPolicy", "displayName": "Authorization Policy",
+        "description": "Used to manage authorization related settings across the company.",
+        "allowInvitesFrom": "everyone", "allowedToSignUpEmailBasedSubscriptions": True,
+        "allowEmailVerifiedUsersToJoinOrganization": False, "blockMsolPowerShell": False,
+        "defaultUserRolePermissions": {
+            "allowedToCreateApps": False, "allowedToCreateSecurityGroups": True, "allowedToReadOtherUsers": True,
+            "permissionGrantPoliciesAssigned": ["ManagePermissionGrantsForSelf.microsoft-user-default-low"]},
+    }
     groups = sorted(path.stem for path in (export / "entra_groups").glob("*.json"))
     policies = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#deviceAppManagement/"
                                   "iosManagedAppProtections(apps(),assignments())", "value": [
@@ -266,7 +295,9 @@ def add_extras(export: Path) -> dict[str, list[str]]:
                 [{"@odata.type": "#microsoft.graph.allLicensedUsersAssignmentTarget"}]),
     ]}
     for name, doc in (("entra_application.json", application), ("entra_service_principals.json", principals),
-                      ("entra_oauth2_permission_grants.json", grants), ("intune_ios_app_protections.json", policies)):
+                      ("entra_oauth2_permission_grants.json", grants),
+                      ("entra_authorization_policy.json", authorization_policy),
+                      ("intune_ios_app_protections.json", policies)):
         (export / name).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     return plan
 

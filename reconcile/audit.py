@@ -146,7 +146,8 @@ def _describe_targeting(con: duckdb.DuckDBPyConnection) -> str:
 def _severity_counts(results: list[RuleResult]) -> dict[str, int]:
     counts = {"blocking": 0, "warning": 0, "info": 0}
     for res in results:
-        counts[res.rule.severity] += res.finding_count
+        for severity, count in (res.by_severity or {}).items():
+            counts[severity] += count
     return counts
 
 
@@ -220,7 +221,7 @@ def _add_new_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
 
 
 def _rule_rows(results: list[RuleResult]) -> list[dict]:
-    return [{"rule_id": r.rule.rule_id, "severity": r.rule.severity, "title": r.rule.title,
+    return [{"rule_id": r.rule.rule_id, "severity": r.severity, "title": r.rule.title,
              "status": r.status, "findings": r.finding_count, "skip_reason": r.skip_reason}
             for r in results]
 

@@ -21,7 +21,7 @@ from reconcile import __version__
 from reconcile.audit import DEFAULT_KEEP_SNAPSHOTS, FAIL_ON_LEVELS, run_audit
 from reconcile.errors import ExitCode, ReconcileError
 from reconcile.inputs import PRODUCTION_BUNDLE_ID, LiveSource, LiveSources, TargetingOptions
-from reconcile.paths import sample_dir
+from reconcile.paths import SAMPLES, sample_dir
 from reconcile.rules import RuleFileError, load_rules
 
 
@@ -48,7 +48,9 @@ def main() -> None:
 @click.option("--input-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               envvar="RECONCILE_INPUT_DIR", show_envvar=True,
               help="Export directory (entra_users.json, mattermost_users.json, ldap_users.ldif, ...).")
-@click.option("--sample", is_flag=True, help="Audit the bundled synthetic sample tenant.")
+@click.option("--sample", type=click.Choice(SAMPLES), is_flag=False, flag_value="tenant", default=None,
+              help="Audit a bundled synthetic tenant: --sample alone is the correctly configured one, "
+                   "--sample misconfigured the one where every config, tenant, policy and token rule fires.")
 @output_dir_option
 @click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path),
               envvar="RECONCILE_STORE", show_envvar=True,
@@ -61,6 +63,10 @@ def main() -> None:
               help="Target the members of this group (repeatable) instead of discovering the policy's groups.")
 @click.option("--ios-bundle-id", "ios_bundle_ids", multiple=True, default=(PRODUCTION_BUNDLE_ID,), show_default=True,
               help="A Mattermost iOS app the organisation deploys (repeatable; beta: com.mattermost.rnbeta).")
+@click.option("--mobile-client-id", "mobile_client_ids", multiple=True, metavar="APP_ID",
+              envvar="RECONCILE_MOBILE_CLIENT_ID", show_envvar=True,
+              help="An application (client) id that is Mattermost Mobile besides the published App Store and "
+                   "TestFlight ids (repeatable; in the variable, separate ids with spaces).")
 @click.option("--entra", "entra_source", type=click.Choice(["files", "graph"]), default="files", show_default=True,
               help="Where Entra users, groups, policies and the app registration come from: the export directory, "
                    "or Microsoft Graph (credentials from RECONCILE_ENTRA_* variables, never the command line).")
@@ -83,9 +89,9 @@ def main() -> None:
 @click.option("--full-pull", is_flag=True, help="With --incremental: ignore the stored delta link, start again.")
 @quiet_option
 @click.pass_context
-def audit_command(ctx: click.Context, input_dir: Path | None, sample: bool, output_dir: Path,
+def audit_command(ctx: click.Context, input_dir: Path | None, sample: str | None, output_dir: Path,
                   store_path: Path | None, fail_on: str, keep_snapshots: int, intune_groups: tuple[str, ...],
-                  ios_bundle_ids: tuple[str, ...], entra_source: str, entra_app_id: str | None,
+                  ios_bundle_ids: tuple[str, ...], mobile_client_ids: tuple[str, ...], entra_source: str, entra_app_id: str | None,
                   ldap_url: str | None, ldap_base_dn: str | None, ldap_filter: str | None, ldap_insecure: bool,
                   mattermost_url: str | None, mattermost_dsn: str | None, incremental: bool, full_pull: bool,
                   quiet: bool) -> None:
@@ -101,7 +107,7 @@ def audit_command(ctx: click.Context, input_dir: Path | None, sample: bool, outp
     if mattermost_dsn and _dsn_has_password(mattermost_dsn) and _from_command_line(ctx, "mattermost_dsn"):
         raise click.UsageError("--mattermost-dsn carries a password: put the DSN in RECONCILE_MATTERMOST_DSN, or "
                                "the password in PGPASSWORD or a .pgpass file, never on the command line")
-    source = sample_dir() if sample else input_dir
+    source = sample_dir(sample) if sample else input_dir
     err = Console(stderr=True)
     show_progress = not quiet and sys.stderr.isatty()
 
@@ -109,7 +115,7 @@ def audit_command(ctx: click.Context, input_dir: Path | None, sample: bool, outp
         if show_progress:
             err.print(f"[dim]{message}[/]")
 
-    options = TargetingOptions(intune_groups, ios_bundle_ids)
+    options = TargetingOptions(intune_groups, ios_bundle_ids, mobile_client_ids)
     try:
         with contextlib.ExitStack() as stack:
             entra = None
@@ -236,7 +242,7 @@ def _graph_loader(options: TargetingOptions, wanted: GraphPullOptions, progress_
             pull = GraphPull(discover_policies=not options.intune_groups,
                              app_id=wanted.app_id or intune.get("ClientId") or None,
                              incremental=wanted.incremental, full_pull=wanted.full_pull,
-                             store_path=wanted.store_path,
+                             store_path=wanted.store_path, mobile_client_ids=tuple(options.all_mobile_client_ids()),
                              source_key=f"{settings.base_url}|{settings.tenant_id or 'bearer token'}")
             return load_entra_from_graph(con, source, pull)
 
@@ -254,5 +260,5 @@ def list_rules_command() -> None:
     for name in ("severity", "depends_on", "title"):
         table.add_column(name)
     for rule in load_rules():
-        table.add_row(rule.rule_id, rule.severity, ", ".join(rule.depends_on), rule.title)
+        table.add_row(rule.rule_id, rule.severity_label, ", ".join(rule.depends_on), rule.title)
     console.print(table)

@@ -18,11 +18,12 @@ import duckdb
 
 from reconcile import staging
 from reconcile.errors import SourceError
-from reconcile.identifiers import MAM_APP_ID, parse_guid
+from reconcile.identifiers import MAM_APP_ID, MOBILE_CLIENT_IDS, parse_guid
 from reconcile.inputs import (
     InputInfo,
     failed_inputs,
     load_application,
+    load_authorization_policy,
     load_entra_users,
     load_intune_policies,
     load_service_principals,
@@ -45,6 +46,7 @@ class GraphPull:
     full_pull: bool = False          # with incremental: ignore the stored delta link
     store_path: Path | None = None
     source_key: str = ""             # which Graph and tenant the stored delta link belongs to
+    mobile_client_ids: tuple[str, ...] = tuple(MOBILE_CLIENT_IDS)  # Mattermost Mobile's appIds
 
 
 def _guarded(con: duckdb.DuckDBPyConnection, names: tuple[str, ...], tables: tuple[str, ...],
@@ -75,15 +77,26 @@ def load_entra_from_graph(con: duckdb.DuckDBPyConnection, source: GraphSource, p
     infos += _guarded(con, ("entra_groups",), ("entra_group_members",), lambda: [_load_groups(con, source)])
     if pull.app_id and parse_guid(pull.app_id):
         infos += _guarded(con, ("entra_application", "entra_service_principals", "entra_grants"),
-                          ("entra_application", "entra_app_required_access", "entra_service_principals",
+                          ("entra_application", "entra_app_required_access", "entra_app_scopes",
+                           "entra_app_preauthorized", "entra_service_principals",
                            "entra_sp_scopes", "entra_oauth2_grants"),
-                          lambda: _load_app_registration(con, source, pull.app_id))
+                          lambda: _load_app_registration(con, source, pull.app_id, pull.mobile_client_ids))
     else:
         note = (f"app id {pull.app_id!r} is not a GUID" if pull.app_id
                 else "no app id: give --entra-app-id or set IntuneSettings.ClientId")
         infos += [InputInfo(name, False, note=note)
                   for name in ("entra_application", "entra_service_principals", "entra_grants")]
+    infos += _guarded(con, ("entra_authorization_policy",), ("entra_authorization_policy",),
+                      lambda: [_load_authorization_policy(con, source)])
     return infos
+
+
+def _load_authorization_policy(con: duckdb.DuckDBPyConnection, source: GraphSource) -> InputInfo:
+    policy = source.authorization_policy()
+    if isinstance(policy, str):
+        return InputInfo("entra_authorization_policy", False, note=policy)
+    load_authorization_policy(con, policy)
+    return InputInfo("entra_authorization_policy", True, f"{GRAPH}: policies/authorizationPolicy", 1)
 
 
 def _load_policies(con: duckdb.DuckDBPyConnection, source: GraphSource) -> InputInfo:
@@ -188,17 +201,21 @@ def _load_groups(con: duckdb.DuckDBPyConnection, source: GraphSource) -> InputIn
     return InputInfo("entra_groups", True, f"{GRAPH}: transitiveMembers of {len(groups)} group(s)", total)
 
 
-def _load_app_registration(con: duckdb.DuckDBPyConnection, source: GraphSource, app_id: str) -> list[InputInfo]:
+def _load_app_registration(con: duckdb.DuckDBPyConnection, source: GraphSource, app_id: str,
+                           mobile_client_ids: tuple[str, ...]) -> list[InputInfo]:
+    """The server API app, the service principals of it, of Mattermost Mobile and of MAM, and the
+    delegated grants of the Mattermost Mobile service principals (the consent Intune needs)."""
     app = source.application(app_id)
     if app is None:
         note = f"no application with appId {app_id} in this tenant"
         return [InputInfo(name, False, note=note)
                 for name in ("entra_application", "entra_service_principals", "entra_grants")]
     load_application(con, {**app, "_where": f"{GRAPH}: application {app_id}"})
-    principals = source.service_principals([app_id, MAM_APP_ID])
+    principals = source.service_principals([app_id, *mobile_client_ids, MAM_APP_ID])
     load_service_principals(con, principals)
-    client_sp = next((sp.get("id") for sp in principals if str(sp.get("appId", "")).lower() == app_id.lower()), None)
-    grants = source.oauth2_permission_grants(client_sp) if client_sp else []
+    mobile = {m.lower() for m in mobile_client_ids}
+    grants = [grant for sp in principals if str(sp.get("appId", "")).lower() in mobile and sp.get("id")
+              for grant in source.oauth2_permission_grants(sp["id"])]
     load_rows(con, "entra_oauth2_grants", staging.GRANT_COLUMNS, staging.grant_rows(grants))
     return [InputInfo("entra_application", True, f"{GRAPH}: application", 1),
             InputInfo("entra_service_principals", True, f"{GRAPH}: servicePrincipals", len(principals)),

@@ -20,6 +20,15 @@ import uuid
 INTUNE_SERVICE_PLAN_ID = "c1ec4a95-1f05-45b3-a911-aa3fa01094f5"
 MAM_APP_ID = "0a5f63c0-b750-4f38-a71c-4fc0d58b89e2"  # Microsoft Mobile Application Management
 OBJECTIDENTIFIER_CLAIM = "http://schemas.microsoft.com/identity/claims/objectidentifier"
+# Mattermost Mobile, the multi-tenant app the iOS app signs in as with MSAL (mattermost-mobile's
+# fastlane/.env.ios.release and .env.ios.beta, INTUNE_CLIENT_ID, written into Info.plist as
+# ADALClientId; the docs page "Configure Microsoft Intune MAM" lists the same two): appId -> the
+# bundle that signs in with it.
+MOBILE_CLIENT_IDS = {
+    "9ac649f1-4f77-44d6-9792-b2f54ab3c9a7": "com.mattermost.rn",     # App Store
+    "64e9952b-20eb-46dc-92ad-99089ed24903": "com.mattermost.rnbeta",  # TestFlight beta
+}
+LOGIN_SCOPE = "login.mattermost"  # the server tells the app to request api://{ClientId}/login.mattermost
 
 # Forms uuid.UUID accepts are wider than what a directory writes (it drops every hyphen and a
 # "urn:uuid:" prefix); we accept exactly: 8-4-4-4-12, the same in braces, or 32 bare hex digits.

@@ -48,6 +48,12 @@ class TargetingOptions:
 
     intune_groups: tuple[str, ...] = ()
     ios_bundle_ids: tuple[str, ...] = (PRODUCTION_BUNDLE_ID,)
+    mobile_client_ids: tuple[str, ...] = ()  # besides Mattermost's published ones (--mobile-client-id)
+
+    def all_mobile_client_ids(self) -> list[str]:
+        """Every appId that is Mattermost Mobile: the published ids, then the ones given."""
+        given = [ids.parse_guid(c) or c for c in self.mobile_client_ids]
+        return list(dict.fromkeys([*ids.MOBILE_CLIENT_IDS, *given]))
 
 
 @dataclass
@@ -131,6 +137,14 @@ def record_targeting_options(con: duckdb.DuckDBPyConnection, options: TargetingO
         groups.append((canonical,))
     load_rows(con, "intune_group_override", ("group_id",), groups)
     load_rows(con, "ios_bundle_ids", ("bundle_id",), [(b,) for b in options.ios_bundle_ids])
+    clients = [(app_id, bundle, "published") for app_id, bundle in ids.MOBILE_CLIENT_IDS.items()]
+    for client in options.mobile_client_ids:
+        canonical = ids.parse_guid(client)
+        if canonical is None:
+            raise InputError("--mobile-client-id", None, f"{client!r} is not an application (client) id (a GUID)")
+        if canonical not in ids.MOBILE_CLIENT_IDS:
+            clients.append((canonical, None, "option"))
+    load_rows(con, "mobile_client_ids", ("app_id", "bundle_id", "source"), list(dict.fromkeys(clients)))
 
 
 def targeting_groups(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
@@ -233,7 +247,7 @@ def _load_license(con: duckdb.DuckDBPyConnection, input_dir: Path, live: LiveSou
     if "IsLicensed" not in doc:
         raise InputError(where, None, "expected the client license (GET /api/v4/license/client"
                          "?format=old) with an 'IsLicensed' field")
-    load_rows(con, "mm_license", _columns(con, "mm_license"), [staging.mm_license_row(doc)])
+    load_rows(con, "mm_license", _columns(con, "mm_license"), [staging.mm_license_row(doc, where)])
     return InputInfo("mattermost_license", True, where, 1)
 
 
@@ -322,6 +336,13 @@ def _load_app_registration(con: duckdb.DuckDBPyConnection, input_dir: Path) -> l
         infos.append(InputInfo("entra_grants", True, app_registration.GRANTS, count))
     else:
         infos.append(InputInfo("entra_grants", False, note=f"no {app_registration.GRANTS}"))
+    path = input_dir / app_registration.AUTHORIZATION_POLICY
+    if path.is_file():
+        load_authorization_policy(con, app_registration.read_authorization_policy(path))
+        infos.append(InputInfo("entra_authorization_policy", True, app_registration.AUTHORIZATION_POLICY, 1))
+    else:
+        infos.append(InputInfo("entra_authorization_policy", False,
+                               note=f"no {app_registration.AUTHORIZATION_POLICY}: whether users may consent is unknown"))
     return infos
 
 
@@ -351,9 +372,16 @@ def load_entra_users(con: duckdb.DuckDBPyConnection, records: Iterable[dict]) ->
 
 
 def load_application(con: duckdb.DuckDBPyConnection, app: dict) -> None:
-    row, access = staging.application_rows(app)
+    row, access, scopes, preauthorized = staging.application_rows(app)
     load_rows(con, "entra_application", staging.APPLICATION_COLUMNS, [row])
     load_rows(con, "entra_app_required_access", staging.REQUIRED_ACCESS_COLUMNS, access)
+    load_rows(con, "entra_app_scopes", staging.APP_SCOPE_COLUMNS, scopes)
+    load_rows(con, "entra_app_preauthorized", staging.PREAUTHORIZED_COLUMNS, preauthorized)
+
+
+def load_authorization_policy(con: duckdb.DuckDBPyConnection, policy: dict) -> None:
+    load_rows(con, "entra_authorization_policy", staging.AUTHORIZATION_POLICY_COLUMNS,
+              [staging.authorization_policy_row(policy)])
 
 
 def load_service_principals(con: duckdb.DuckDBPyConnection, records: Iterable[dict]) -> int:

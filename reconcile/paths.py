@@ -19,5 +19,13 @@ def sql_dir() -> Path:
     return _data_dir("sql")
 
 
-def sample_dir() -> Path:
-    return _data_dir("sample_data")
+SAMPLES = ("tenant", "misconfigured")  # --sample NAME; "tenant" is sample_data/ itself
+
+
+def sample_dir(name: str = "tenant") -> Path:
+    """A bundled sample tenant: the correct one (``tenant``) or ``misconfigured`` (every config,
+    tenant, policy and token rule fires), which lives in sample_data/misconfigured/."""
+    if name not in SAMPLES:
+        raise ValueError(f"no sample named {name!r}; known: {SAMPLES}")
+    base = _data_dir("sample_data")
+    return base if name == "tenant" else base / name

@@ -26,8 +26,12 @@ HEADER_KEYS = ("rule", "severity", "title", "depends_on", "predicted_error", "re
 #   version and token acceptance, 50 MissingAuthAccountError, 60 account not found (428), 70 account
 #   locked (409), 80 user mismatch, 90 enrollment failed; 100 (default) for what fails no sign-in;
 # - "owner: mattermost_admin | directory_team" says who carries out the fix (the directory team
-#   owns Entra ID, its licences and app registrations, and the LDAP directory).
-OPTIONAL_KEYS = ("readiness", "stage", "owner")
+#   owns Entra ID, its licences and app registrations, and the LDAP directory);
+# - "severities: blocking, warning, info" lets each row carry its own severity in a ninth column,
+#   ``severity``, after RULE_COLUMNS (NULL means the header's): for a verdict that depends on how
+#   the rest of the configuration uses the setting (MM_LDAP_IDATTRIBUTE is blocking only when LDAP
+#   feeds the accounts Intune evaluates). The header's ``severity`` must be one of them.
+OPTIONAL_KEYS = ("readiness", "stage", "owner", "severities")
 READINESS_EFFECTS = ("severity", "not_evaluated")
 OWNERS = {"mattermost_admin": "Mattermost admin", "directory_team": "Directory team"}
 DEFAULT_STAGE = 100
@@ -44,7 +48,7 @@ SUBJECT_TYPES = ("config", "user", "token", "tenant", "saml")
 KNOWN_INPUTS = (
     "entra_users", "entra_licenses", "entra_groups", "mattermost_users", "mattermost_config",
     "mattermost_license", "ldap", "saml", "saml_metadata", "msal_tokens", "entra_application",
-    "entra_service_principals", "entra_grants", "intune_policies",
+    "entra_service_principals", "entra_grants", "entra_authorization_policy", "intune_policies",
 )
 _HEADER_RE = re.compile(r"--\s*([a-z_]+)\s*:\s*(.*\S)\s*$")
 
@@ -66,6 +70,17 @@ class Rule:
     readiness: str = "severity"
     stage: int = DEFAULT_STAGE
     owner: str = "mattermost_admin"
+    severities: tuple[str, ...] = ()  # empty: every row has the header's severity
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return RULE_COLUMNS + ("severity",) if self.severities else RULE_COLUMNS
+
+    @property
+    def severity_label(self) -> str:
+        """How the rules table and ``list-rules`` show it: ``warning (or blocking)``."""
+        others = [s for s in SEVERITIES if s in self.severities and s != self.severity]
+        return f"{self.severity} (or {', '.join(others)})" if others else self.severity
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,13 @@ class RuleResult:
     status: str  # ran | skipped
     finding_count: int
     skip_reason: str | None = None
+    by_severity: dict[str, int] | None = None  # the findings per severity, when it ran
+
+    @property
+    def severity(self) -> str:
+        """The highest severity among its findings (the header's when none or when skipped)."""
+        present = [s for s in SEVERITIES if (self.by_severity or {}).get(s)]
+        return present[0] if present else self.rule.severity
 
 
 def parse_rule(path: Path) -> Rule:
@@ -106,13 +128,18 @@ def parse_rule(path: Path) -> Rule:
     owner = header.get("owner", "mattermost_admin")
     if owner not in OWNERS:
         raise RuleFileError(f"{path}: owner {owner!r} is not one of {tuple(OWNERS)}")
+    severities = tuple(s.strip() for s in header.get("severities", "").split(",") if s.strip())
+    if severities and (not set(severities) <= set(SEVERITIES) or header["severity"] not in severities):
+        raise RuleFileError(f"{path}: severities {severities} must be among {SEVERITIES} and include the "
+                            f"header's severity {header['severity']!r}")
     depends = tuple(dep.strip() for dep in header["depends_on"].split(",") if dep.strip())
     unknown = [dep for dep in depends if dep not in KNOWN_INPUTS]
     if unknown:
         raise RuleFileError(f"{path}: depends_on names unknown inputs {unknown}; known: {KNOWN_INPUTS}")
     body = text.strip().rstrip(";").strip()
     return Rule(header["rule"], header["severity"], header["title"], depends,
-                header["predicted_error"], header["remediation"], body, path, readiness, stage, owner)
+                header["predicted_error"], header["remediation"], body, path, readiness, stage, owner,
+                severities)
 
 
 def load_rules(directory: Path | None = None) -> list[Rule]:
@@ -122,8 +149,8 @@ def load_rules(directory: Path | None = None) -> list[Rule]:
 
 def check_columns(con: duckdb.DuckDBPyConnection, rule: Rule) -> None:
     columns = tuple(d[0] for d in con.execute(f"SELECT * FROM ({rule.sql}) LIMIT 0").description)
-    if columns != RULE_COLUMNS:
-        raise RuleFileError(f"{rule.path}: returns columns {columns}, expected {RULE_COLUMNS}")
+    if columns != rule.columns:
+        raise RuleFileError(f"{rule.path}: returns columns {columns}, expected {rule.columns}")
 
 
 def run_rules(
@@ -148,14 +175,21 @@ def run_rules(
             results.append(RuleResult(rule, "skipped", 0, "missing input: " + ", ".join(missing)))
             continue
         check_columns(con, rule)
-        inserted = con.execute(
+        severity = "coalesce(r.severity, $severity)" if rule.severities else "$severity"
+        con.execute(
             f"""INSERT INTO temp.findings
-                SELECT $run_id, $rule_id, $severity, r.subject_type, r.entra_object_id,
+                SELECT $run_id, $rule_id, {severity}, r.subject_type, r.entra_object_id,
                        r.mattermost_user_id, r.user_principal_name, r.email, r.observed, r.expected,
                        $predicted_error, coalesce(r.remediation, $remediation)
                 FROM ({rule.sql}) AS r""",
             {"run_id": run_id, "rule_id": rule.rule_id, "severity": rule.severity,
              "predicted_error": rule.predicted_error, "remediation": rule.remediation},
-        ).fetchall()[0][0]
-        results.append(RuleResult(rule, "ran", inserted))
+        )
+        by_severity = dict(con.execute("SELECT severity, count(*) FROM temp.findings WHERE rule_id = $1 "
+                                       "GROUP BY severity", [rule.rule_id]).fetchall())
+        stray = set(by_severity) - set(rule.severities or (rule.severity,))
+        if stray:
+            raise RuleFileError(f"{rule.path}: returned rows of severity {sorted(stray)}, outside "
+                                f"its severities {rule.severities}")
+        results.append(RuleResult(rule, "ran", sum(by_severity.values()), by_severity=by_severity))
     return results

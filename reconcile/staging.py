@@ -249,16 +249,30 @@ def mm_config_row(config: dict) -> tuple:
         _setting_text(config, "LdapSettings", "UserFilter"),
         _setting_text(config, "ServiceSettings", "SiteURL"),
         _setting_text(config, "SamlSettings", "ServiceProviderIdentifier"),
+        _setting_bool(config, "SamlSettings", "EnableSyncWithLdapIncludeAuth"),
+        _setting_bool(config, "LdapSettings", "EnableSync"),
     )
 
 
-def mm_license_row(license_doc: dict) -> tuple:
+def mm_license_row(license_doc: dict, where: str = "mattermost_license.json") -> tuple:
     """``GET /api/v4/license/client?format=old`` answers strings ("true"/"false")."""
     licensed = license_doc.get("IsLicensed")
     if isinstance(licensed, str):
         licensed = licensed.lower() == "true"
     sku = license_doc.get("SkuShortName")
-    return (bool(licensed), sku or None, license_doc.get("SkuName") or None)
+    return (bool(licensed), sku or None, license_doc.get("SkuName") or None, _license_expiry(license_doc, where))
+
+
+def _license_expiry(license_doc: dict, where: str) -> datetime | None:
+    """``ExpiresAt``: milliseconds since the epoch, a string in the old format, a number in the new."""
+    value = license_doc.get("ExpiresAt")
+    if value in (None, "", "0", 0):
+        return None
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, UTC)
+    except (TypeError, ValueError, OverflowError, OSError) as exc:
+        raise InputError(where, "ExpiresAt",
+                         f"expected milliseconds since the epoch, found {value!r}") from exc
 
 
 # --- SAML captures (records from reconcile.sources.saml) -----------------------------------------
@@ -344,26 +358,69 @@ def token_rows(records: Iterable[dict]) -> Iterator[tuple]:
 
 # --- Entra app registration ----------------------------------------------------------------------
 
-APPLICATION_COLUMNS = ("app_id", "object_id", "display_name", "requested_access_token_version", "source_ref")
+APPLICATION_COLUMNS = ("app_id", "object_id", "display_name", "requested_access_token_version", "source_ref",
+                       "identifier_uris")
+APP_SCOPE_COLUMNS = ("scope_id", "value", "is_enabled", "type")
+PREAUTHORIZED_COLUMNS = ("app_id", "permission_id")
+AUTHORIZATION_POLICY_COLUMNS = ("user_consent", "policies", "source_ref")
 REQUIRED_ACCESS_COLUMNS = ("resource_app_id", "access_id", "access_type")
 SERVICE_PRINCIPAL_COLUMNS = ("id", "app_id", "display_name", "source_ref")
 SP_SCOPE_COLUMNS = ("sp_id", "scope_id", "value")
 GRANT_COLUMNS = ("id", "client_id", "consent_type", "principal_id", "resource_id", "scope", "source_ref")
 
 
-def application_rows(app: dict) -> tuple[tuple, list[tuple]]:
+def application_rows(app: dict) -> tuple[tuple, list[tuple], list[tuple], list[tuple]]:
+    """(application row, requiredResourceAccess rows, the scopes it defines, its pre-authorized clients)."""
     api = app.get("api") if isinstance(app.get("api"), dict) else {}
     version = api.get("requestedAccessTokenVersion")
     if version is not None and not isinstance(version, int):
         raise _fail(app, f"expected api.requestedAccessTokenVersion to be 1, 2 or null, found {version!r}")
+    uris = app.get("identifierUris") or []
+    if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris):
+        raise _fail(app, f"expected identifierUris to be a list of strings, found {uris!r}")
+    scopes = []
+    for scope in api.get("oauth2PermissionScopes") or []:
+        if not isinstance(scope, dict):
+            raise _fail(app, f"expected each api.oauth2PermissionScopes entry to be an object, found {scope!r}")
+        scopes.append((_lower(_text(scope, "id")), _text(scope, "value"), _bool(scope, "isEnabled"),
+                       _text(scope, "type")))
+    preauthorized = []
+    for client in api.get("preAuthorizedApplications") or []:
+        if not isinstance(client, dict) or not isinstance(client.get("appId"), str):
+            raise _fail(app, "expected each api.preAuthorizedApplications entry to have an appId")
+        # Graph v1.0 says delegatedPermissionIds; the app manifest's older form says permissionIds
+        permissions = client.get("delegatedPermissionIds", client.get("permissionIds")) or [None]
+        preauthorized.extend((client["appId"].strip().lower(), str(p).lower() if p else None) for p in permissions)
     access = []
     for resource in app.get("requiredResourceAccess") or []:
         if not isinstance(resource, dict) or not resource.get("resourceAppId"):
             raise _fail(app, "expected each requiredResourceAccess entry to have a resourceAppId")
         entries = resource.get("resourceAccess") or [{}]
         access.extend((str(resource["resourceAppId"]).lower(), e.get("id"), e.get("type")) for e in entries)
-    row = (str(app["appId"]).lower(), _text(app, "id"), _text(app, "displayName"), version, app.get("_where"))
-    return row, access
+    row = (str(app["appId"]).lower(), _text(app, "id"), _text(app, "displayName"), version, app.get("_where"),
+           " ".join(u.strip() for u in uris if u.strip()) or None)
+    return row, access, scopes, preauthorized
+
+
+def authorization_policy_row(policy: dict) -> tuple:
+    """Whether users may consent to apps themselves, from ``defaultUserRolePermissions
+    .permissionGrantPoliciesAssigned`` (Entra's "User consent settings"): no
+    ``ManagePermissionGrantsForSelf.*`` policy means user consent is off; ``microsoft-user-default-legacy``
+    lets users consent to any app; any other (``microsoft-user-default-low`` or a custom one) limits it."""
+    permissions = policy.get("defaultUserRolePermissions")
+    if not isinstance(permissions, dict) or not isinstance(
+            permissions.get("permissionGrantPoliciesAssigned"), list):
+        raise _fail(policy, "expected the authorization policy (GET /v1.0/policies/authorizationPolicy) with "
+                            "defaultUserRolePermissions.permissionGrantPoliciesAssigned")
+    assigned = [str(p) for p in permissions["permissionGrantPoliciesAssigned"]]
+    own = [p for p in assigned if p.startswith("ManagePermissionGrantsForSelf.")]
+    if not own:
+        consent = "disabled"
+    elif "ManagePermissionGrantsForSelf.microsoft-user-default-legacy" in own:
+        consent = "enabled"
+    else:
+        consent = "limited"
+    return consent, " ".join(assigned) or None, policy.get("_where")
 
 
 def service_principal_rows(records: Iterable[dict]) -> Iterator[tuple[tuple, list[tuple]]]:

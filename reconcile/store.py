@@ -24,7 +24,8 @@ SNAPSHOT_TABLES = (
     "mm_config", "mm_license", "run_inputs", "saml_assertions", "saml_attributes", "saml_rejected",
     "saml_metadata", "msal_tokens", "entra_application", "entra_app_required_access",
     "entra_service_principals", "entra_sp_scopes", "entra_oauth2_grants", "intune_policy_apps",
-    "intune_policy_targets", "entra_user_raw",
+    "intune_policy_targets", "entra_user_raw", "entra_app_scopes", "entra_app_preauthorized",
+    "entra_authorization_policy", "mobile_client_ids",
 )
 OWNER_ONLY = 0o600
 

@@ -86,6 +86,7 @@ class Tenant:
     application: dict | None = None               # entra_application.json
     service_principals: list[dict] | None = None  # entra_service_principals.json
     grants: list[dict] | None = None              # entra_oauth2_permission_grants.json
+    authorization_policy: dict | None = None      # entra_authorization_policy.json
     saml: dict[str, str | bytes] | None = None    # saml/<name>: content
     idp_metadata: str | None = None               # idp_metadata.xml
 
@@ -118,6 +119,8 @@ class Tenant:
             _dump(directory / "entra_service_principals.json", {"value": self.service_principals})
         if self.grants is not None:
             _dump(directory / "entra_oauth2_permission_grants.json", {"value": self.grants})
+        if self.authorization_policy is not None:
+            _dump(directory / "entra_authorization_policy.json", self.authorization_policy)
         if self.saml is not None:
             (directory / "saml").mkdir(exist_ok=True)
             for name, content in self.saml.items():
@@ -182,8 +185,13 @@ def ldif_entry(dn: str, **attrs: str | bytes | list) -> str:
 
 
 MAM_APP_ID = "0a5f63c0-b750-4f38-a71c-4fc0d58b89e2"
-CLIENT_SP_ID = "5c1e2d3f-0000-4000-8000-00000000c11e"
+MOBILE_APP_ID = "9ac649f1-4f77-44d6-9792-b2f54ab3c9a7"  # Mattermost Mobile, App Store
+BETA_APP_ID = "64e9952b-20eb-46dc-92ad-99089ed24903"    # Mattermost Mobile, TestFlight
+CLIENT_SP_ID = "5c1e2d3f-0000-4000-8000-00000000c11e"   # the server API app's service principal
+MOBILE_SP_ID = "5c1e2d3f-0000-4000-8000-0000000000bb"   # the "Mattermost Mobile" enterprise application
 MAM_SP_ID = "5c1e2d3f-0000-4000-8000-0000000000aa"
+LOGIN_SCOPE_ID = "1d2c3b4a-5f6e-4a7b-8c9d-0e1f2a3b4c5d"
+MAM_SCOPE_ID = "9b1b1e42-794b-4c8c-8c7f-c2ba6b4f3f9d"
 
 
 def jwt(claims: dict, header: dict | None = None) -> str:
@@ -197,31 +205,71 @@ def v2_claims(n: int, **overrides) -> dict:
     """Claims of a v2.0 access token for the server API, issued to test user n."""
     claims = {"aud": CLIENT_ID, "iss": f"https://login.microsoftonline.com/{TENANT_ID}/v2.0", "iat": 1_700_000_000,
               "nbf": 1_700_000_000, "exp": 1_700_003_600, "ver": "2.0", "tid": TENANT_ID, "oid": oid(n),
-              "preferred_username": f"user{n}@contoso.com", "name": f"User{n}", "scp": "access_as_user",
-              "azp": "a1b2c3d4-0000-4000-8000-0000000000ff", "sub": f"sub-{n}"}
+              "preferred_username": f"user{n}@contoso.com", "name": f"User{n}", "scp": "login.mattermost",
+              "azp": MOBILE_APP_ID, "sub": f"sub-{n}"}
     claims.update(overrides)
     return claims
 
 
 def application(**overrides) -> dict:
-    """A server API app registration that passes every app-registration rule."""
-    app = {"id": "9d8c7b6a-0000-4000-8000-000000000001", "appId": CLIENT_ID, "displayName": "Mattermost Intune API",
-           "api": {"requestedAccessTokenVersion": 2, "oauth2PermissionScopes": []},
-           "requiredResourceAccess": [{"resourceAppId": MAM_APP_ID, "resourceAccess": [
-               {"id": "9b1b1e42-794b-4c8c-8c7f-c2ba6b4f3f9d", "type": "Scope"}]}]}
+    """The server API app registration of the two-app model, as GET /v1.0/applications(appId=...)
+    returns it (fields trimmed): api://{ClientId}, an enabled login.mattermost scope, both
+    Mattermost Mobile ids pre-authorized, v2 tokens, and no MAM permission (it needs none)."""
+    app = {
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#applications/$entity",
+        "id": "9d8c7b6a-0000-4000-8000-000000000001", "appId": CLIENT_ID, "displayName": "Mattermost Intune API",
+        "signInAudience": "AzureADMyOrg", "identifierUris": [f"api://{CLIENT_ID}"],
+        "api": {"acceptMappedClaims": None, "knownClientApplications": [], "requestedAccessTokenVersion": 2,
+                "oauth2PermissionScopes": [login_scope()],
+                "preAuthorizedApplications": [
+                    {"appId": MOBILE_APP_ID, "delegatedPermissionIds": [LOGIN_SCOPE_ID]},
+                    {"appId": BETA_APP_ID, "delegatedPermissionIds": [LOGIN_SCOPE_ID]}]},
+        "requiredResourceAccess": [{"resourceAppId": "00000003-0000-0000-c000-000000000000", "resourceAccess": [
+            {"id": "e1fe6dd8-ba31-4d61-89e7-88639da4683d", "type": "Scope"}]}],
+    }
     app.update(overrides)
     return app
 
 
+def login_scope(**overrides) -> dict:
+    scope = {"adminConsentDescription": "Sign in to Mattermost", "adminConsentDisplayName": "Sign in to Mattermost",
+             "id": LOGIN_SCOPE_ID, "isEnabled": True, "type": "User", "userConsentDescription": None,
+             "userConsentDisplayName": None, "value": "login.mattermost"}
+    scope.update(overrides)
+    return scope
+
+
+def api(**overrides) -> dict:
+    """The ``api`` block of application(), with some keys replaced."""
+    return {**application()["api"], **overrides}
+
+
 def service_principals() -> list[dict]:
-    return [{"id": CLIENT_SP_ID, "appId": CLIENT_ID, "displayName": "Mattermost Intune API"},
+    """The server API app's, Mattermost Mobile's and MAM's service principals, as Graph returns them."""
+    return [{"id": CLIENT_SP_ID, "appId": CLIENT_ID, "displayName": "Mattermost Intune API",
+             "servicePrincipalType": "Application", "appOwnerOrganizationId": TENANT_ID,
+             "oauth2PermissionScopes": [{"id": LOGIN_SCOPE_ID, "value": "login.mattermost", "type": "User",
+                                         "isEnabled": True}]},
+            {"id": MOBILE_SP_ID, "appId": MOBILE_APP_ID, "displayName": "Mattermost Mobile",
+             "servicePrincipalType": "Application", "appOwnerOrganizationId": "bcd3b0c2-a6a3-4f9b-a4a5-4c8a5e3f7b9a",
+             "oauth2PermissionScopes": []},
             {"id": MAM_SP_ID, "appId": MAM_APP_ID, "displayName": "Microsoft Mobile Application Management",
-             "oauth2PermissionScopes": [{"id": "9b1b1e42-794b-4c8c-8c7f-c2ba6b4f3f9d",
-                                         "value": "DeviceManagementManagedApps.ReadWrite"}]}]
+             "servicePrincipalType": "Application", "appOwnerOrganizationId": "f8cdef31-a31e-4b4a-93e4-5f571e91255a",
+             "oauth2PermissionScopes": [{"id": MAM_SCOPE_ID, "value": "user_impersonation", "type": "User",
+                                         "isEnabled": True}]}]
 
 
-def admin_consent(scope: str = "DeviceManagementManagedApps.ReadWrite", **overrides) -> dict:
-    grant = {"id": "grant-1", "clientId": CLIENT_SP_ID, "consentType": "AllPrincipals", "principalId": None,
-             "resourceId": MAM_SP_ID, "scope": scope}
+def authorization_policy(*assigned: str) -> dict:
+    """GET /v1.0/policies/authorizationPolicy; no argument: Entra's "Do not allow user consent"."""
+    return {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#policies/authorizationPolicy/$entity",
+            "id": "authorizationPolicy", "displayName": "Authorization Policy",
+            "defaultUserRolePermissions": {"allowedToCreateApps": False, "allowedToReadOtherUsers": True,
+                                           "permissionGrantPoliciesAssigned": list(assigned)}}
+
+
+def admin_consent(scope: str = "user_impersonation", **overrides) -> dict:
+    """The tenant-wide consent Intune needs: Mattermost Mobile -> Microsoft Mobile Application Management."""
+    grant = {"id": "grant-1", "clientId": MOBILE_SP_ID, "consentType": "AllPrincipals", "principalId": None,
+             "resourceId": MAM_SP_ID, "scope": f" {scope}"}
     grant.update(overrides)
     return grant

@@ -45,7 +45,7 @@ def test_header_and_columns(rule):
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.rule_id for r in RULES])
 def test_listed_in_readme(rule):
-    assert f"| `{rule.rule_id}` | {rule.severity} |" in README
+    assert f"| `{rule.rule_id}` | {rule.severity_label} |" in README
 
 
 def test_subject_types_on_sample(sample_outcome):

@@ -18,9 +18,9 @@ def print_summary(result: AuditResult, console: Console) -> None:
     rules.add_column("title")
     fired = [r for r in result.rule_results if r.status == "ran" and r.finding_count]
     order = {"blocking": 0, "warning": 1, "info": 2}
-    for res in sorted(fired, key=lambda r: (order[r.rule.severity], r.rule.rule_id)):
-        style = _STYLE[res.rule.severity]
-        rules.add_row(res.rule.rule_id, f"[{style}]{res.rule.severity}[/]", f"{res.finding_count:,}",
+    for res in sorted(fired, key=lambda r: (order[r.severity], r.rule.rule_id)):
+        style = _STYLE[res.severity]
+        rules.add_row(res.rule.rule_id, f"[{style}]{res.severity}[/]", f"{res.finding_count:,}",
                       res.rule.title)
     if not fired:
         rules.add_row("-", "-", "0", "no rule fired")

@@ -97,6 +97,10 @@ class GraphAuthError(ReconcileError):
 
     exit_code = ExitCode.INPUT_ERROR
 
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
 
 class GraphSourceError(SourceError):
     """A request still failing after the retry budget; the caller marks the run partial.
@@ -374,6 +378,23 @@ class GraphSource:
         return list(self._records(call, lambda: self._client.oauth2_permission_grants.to_get_request_information(
             self._config(query_parameters=query))))
 
+    def authorization_policy(self) -> dict | str:
+        """The tenant's authorization policy (may users consent to apps?), or why it could not be read.
+
+        Policy.Read.All is an extra permission only ENTRA_MOBILE_CLIENT_NOT_PREAUTHORIZED's severity
+        rests on, so a 403 here is a note ("not read"), not a failed run.
+        """
+        call = _Call("authorizationPolicy", "GET /policies/authorizationPolicy", "Policy.Read.All")
+        try:
+            raw = self._get(call, 1, lambda: self._client.policies.authorization_policy.to_get_request_information())
+        except GraphAuthError as exc:
+            if exc.status == 403:
+                return f"not read: {exc}"
+            raise
+        doc = self._parse(raw, call, 1)
+        doc["_where"] = "graph: policies/authorizationPolicy"
+        return doc
+
     def ios_app_protections(self) -> list[dict]:
         """iOS App Protection Policies with their apps and assignments (all pages)."""
         from msgraph.generated.device_app_management.ios_managed_app_protections.ios_managed_app_protections_request_builder import (  # noqa: E501
@@ -504,7 +525,7 @@ class GraphSource:
                 code, message = _odata_error(exc)
                 url = _safe_url(_request_url(info))
                 if status in (401, 403):
-                    raise GraphAuthError(self._auth_message(call, status, code, message)) from None
+                    raise GraphAuthError(self._auth_message(call, status, code, message), status) from None
                 if status in _RETRY_STATUSES and attempt < self.max_retries:
                     wait = _retry_after(exc.response_headers)
                     wait = min(2.0 ** attempt, 60.0) if wait is None else wait

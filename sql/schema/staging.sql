@@ -84,13 +84,16 @@ CREATE TEMP TABLE mm_config (
     ldap_base_dn            VARCHAR,
     ldap_user_filter        VARCHAR,
     site_url                VARCHAR,           -- ServiceSettings.SiteURL
-    saml_sp_identifier      VARCHAR            -- SamlSettings.ServiceProviderIdentifier (the SAML audience)
+    saml_sp_identifier      VARCHAR,           -- SamlSettings.ServiceProviderIdentifier (the SAML audience)
+    saml_sync_with_ldap_include_auth BOOLEAN,  -- SamlSettings.EnableSyncWithLdapIncludeAuth (LDAP id overrides SAML's)
+    ldap_enable_sync        BOOLEAN            -- LdapSettings.EnableSync
 );
 
 CREATE TEMP TABLE mm_license (
     is_licensed    BOOLEAN,
     sku_short_name VARCHAR,
-    sku_name       VARCHAR
+    sku_name       VARCHAR,
+    expires_at     TIMESTAMPTZ                -- ExpiresAt (milliseconds since the epoch)
 );
 
 -- SAML: one row per validly signed assertion (identity data comes only from these), every
@@ -164,7 +167,29 @@ CREATE TEMP TABLE entra_application (
     object_id                       VARCHAR,
     display_name                    VARCHAR,
     requested_access_token_version  INTEGER,   -- NULL means 1
-    source_ref                      VARCHAR
+    source_ref                      VARCHAR,
+    identifier_uris                 VARCHAR    -- identifierUris, space-separated (a URI holds no space)
+);
+
+-- The delegated scopes the server API app defines (api.oauth2PermissionScopes), and the clients
+-- pre-authorized for them (api.preAuthorizedApplications: no consent prompt for those clients).
+CREATE TEMP TABLE entra_app_scopes (
+    scope_id   VARCHAR,
+    value      VARCHAR,
+    is_enabled BOOLEAN,
+    type       VARCHAR                         -- User | Admin: who may consent
+);
+
+CREATE TEMP TABLE entra_app_preauthorized (
+    app_id        VARCHAR NOT NULL,            -- the client's appId, lowercase
+    permission_id VARCHAR                      -- a scope id of entra_app_scopes
+);
+
+-- The tenant's authorization policy (GET /policies/authorizationPolicy): may users consent to apps?
+CREATE TEMP TABLE entra_authorization_policy (
+    user_consent VARCHAR NOT NULL,             -- enabled | limited | disabled
+    policies     VARCHAR,                      -- permissionGrantPoliciesAssigned, space-separated
+    source_ref   VARCHAR
 );
 
 CREATE TEMP TABLE entra_app_required_access (
@@ -213,6 +238,13 @@ CREATE TEMP TABLE intune_policy_targets (
 -- Run options the SQL needs: the iOS bundle ids the organisation deploys, and --intune-group.
 CREATE TEMP TABLE ios_bundle_ids (bundle_id VARCHAR NOT NULL);
 CREATE TEMP TABLE intune_group_override (group_id VARCHAR NOT NULL);
+-- The Mattermost Mobile client ids (appIds of Mattermost's multi-tenant mobile app): the published
+-- production and beta ids with the bundle each signs in from, and any given with --mobile-client-id.
+CREATE TEMP TABLE mobile_client_ids (
+    app_id    VARCHAR NOT NULL,
+    bundle_id VARCHAR,                         -- NULL for one given with --mobile-client-id
+    source    VARCHAR NOT NULL                 -- published | option
+);
 
 -- Raw Graph user objects of an incremental (delta) pull, and the delta link to save when the run
 -- commits: the base the next night's delta round is applied to.
