@@ -91,7 +91,8 @@ def main() -> None:
 @click.pass_context
 def audit_command(ctx: click.Context, input_dir: Path | None, sample: str | None, output_dir: Path,
                   store_path: Path | None, fail_on: str, keep_snapshots: int, intune_groups: tuple[str, ...],
-                  ios_bundle_ids: tuple[str, ...], mobile_client_ids: tuple[str, ...], entra_source: str, entra_app_id: str | None,
+                  ios_bundle_ids: tuple[str, ...], mobile_client_ids: tuple[str, ...], entra_source: str,
+                  entra_app_id: str | None,
                   ldap_url: str | None, ldap_base_dn: str | None, ldap_filter: str | None, ldap_insecure: bool,
                   mattermost_url: str | None, mattermost_dsn: str | None, incremental: bool, full_pull: bool,
                   quiet: bool) -> None:

@@ -342,7 +342,8 @@ def _load_app_registration(con: duckdb.DuckDBPyConnection, input_dir: Path) -> l
         infos.append(InputInfo("entra_authorization_policy", True, app_registration.AUTHORIZATION_POLICY, 1))
     else:
         infos.append(InputInfo("entra_authorization_policy", False,
-                               note=f"no {app_registration.AUTHORIZATION_POLICY}: whether users may consent is unknown"))
+                               note=f"no {app_registration.AUTHORIZATION_POLICY}: "
+                                    "whether users may consent is unknown"))
     return infos
 
 

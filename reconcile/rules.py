@@ -74,7 +74,7 @@ class Rule:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return RULE_COLUMNS + ("severity",) if self.severities else RULE_COLUMNS
+        return (*RULE_COLUMNS, "severity") if self.severities else RULE_COLUMNS
 
     @property
     def severity_label(self) -> str:

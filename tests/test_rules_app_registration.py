@@ -8,7 +8,6 @@ Microsoft Mobile Application Management, the consent grants and the authorizatio
 from __future__ import annotations
 
 import pytest
-
 from tenant import (
     BETA_APP_ID,
     CLIENT_ID,
