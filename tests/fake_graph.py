@@ -90,6 +90,15 @@ ROUTE_PERMISSIONS = {
     "oauth2PermissionGrants": {"DelegatedPermissionGrant.Read.All", "DelegatedPermissionGrant.ReadWrite.All",
                                "Directory.Read.All"},
     "deviceAppManagement": {"DeviceManagementApps.Read.All", "DeviceManagementApps.ReadWrite.All"},
+    "policies": {"Policy.Read.All", "Policy.ReadWrite.Authorization"},
+}
+
+# A new tenant's default: users may consent to apps from verified publishers for low-risk permissions.
+DEFAULT_AUTHORIZATION_POLICY = {
+    "id": "authorizationPolicy", "displayName": "Authorization Policy", "allowInvitesFrom": "everyone",
+    "defaultUserRolePermissions": {
+        "allowedToCreateApps": True, "allowedToCreateSecurityGroups": True, "allowedToReadOtherUsers": True,
+        "permissionGrantPoliciesAssigned": ["ManagePermissionGrantsForSelf.microsoft-user-default-low"]},
 }
 
 # The CSDL declares "graph" as the alias of the "microsoft.graph" namespace; the SDK casts with it.
@@ -150,6 +159,7 @@ class FakeGraph(LoopbackServer):
     service_principals: list[dict] = field(default_factory=list)
     grants: list[dict] = field(default_factory=list)  # oAuth2PermissionGrants
     ios_policies: list[dict] = field(default_factory=list)  # iosManagedAppProtection, with apps/assignments
+    authorization_policy: dict = field(default_factory=lambda: dict(DEFAULT_AUTHORIZATION_POLICY))
     tokens: dict[str, set[str] | None] = field(default_factory=lambda: {DEFAULT_TOKEN: None})  # None = all
     default_top: int = 100
     delta_page_size: int = 200
@@ -286,6 +296,11 @@ class FakeGraph(LoopbackServer):
         if route == "/oauth2PermissionGrants":
             items = _filtered(self.grants, query.get("$filter"), ("clientId", "resourceId", "consentType"))
             return self._page(route, "oauth2PermissionGrants", items, query, record, dict)
+        if route == "/policies/authorizationPolicy":
+            record.page = 1
+            self._check_fault(route, 1)
+            return {"@odata.context": f"{self.base_url}/$metadata#policies/authorizationPolicy/$entity",
+                    **self.authorization_policy}
         if route == "/deviceAppManagement/iosManagedAppProtections":
             expand = {e.strip() for e in query.get("$expand", "").split(",") if e.strip()}
             unknown = expand - {"apps", "assignments", "deploymentSummary"}

@@ -15,7 +15,11 @@ import pytest
 from click.testing import CliRunner
 from fake_graph import DEFAULT_TOKEN, FakeGraph
 from tenant import (
+    BETA_APP_ID,
     CLIENT_ID,
+    MAM_APP_ID,
+    MOBILE_APP_ID,
+    MOBILE_SP_ID,
     Tenant,
     admin_consent,
     application,
@@ -87,7 +91,8 @@ def test_graph_run_matches_the_all_files_run(tmp_path, graph):
                         groups={GROUP: [{"id": oid(n), "userPrincipalName": f"user{n}@contoso.com"}
                                         for n in range(1, 31)]},
                         application=application(), service_principals=service_principals(),
-                        grants=[admin_consent()]).write(tmp_path / "files")
+                        grants=[admin_consent()], authorization_policy=graph.authorization_policy,
+                        ).write(tmp_path / "files")
     (everything / "intune_ios_app_protections.json").write_text(json.dumps({"value": [policy()]}))
     files = _run(["--input-dir", str(everything), "--output-dir", str(tmp_path / "files-out")])
     assert files.exit_code == 1, files.output
@@ -99,7 +104,8 @@ def test_graph_run_matches_the_all_files_run(tmp_path, graph):
         "SAML_SIGNATURE_INVALID", "SAML_CAPTURE_CONDITIONS", "SAML_IDP_NOT_ENTRA", "SAML_IDATTRIBUTE_NOT_SENT",
         "USER_SAML_OBJECTID_MISSING", "USER_SAML_OBJECTID_MISMATCH", "USER_SAML_NAMEID_TRANSIENT",
         "USER_SAML_AUTHDATA_MISMATCH", "TOKEN_VERSION_1", "TOKEN_OID_MISSING", "TOKEN_TENANT_MISMATCH",
-        "TOKEN_AUDIENCE_MISMATCH", "USER_TOKEN_OID_MISMATCH", "MM_LICENSE_NOT_ADVANCED",
+        "TOKEN_AUDIENCE_MISMATCH", "TOKEN_SCOPE_MISSING", "TOKEN_CLIENT_NOT_MOBILE", "USER_TOKEN_OID_MISMATCH",
+        "MM_LICENSE_NOT_ADVANCED",
         "USER_LDAP_AADOBJECTID_MISSING", "USER_LDAP_AADOBJECTID_MISMATCH"}, "Entra rules all ran"
     fired = {k for k, v in summary["findings_by_rule"].items() if v}
     assert {"USER_AUTHDATA_IS_EMAIL", "USER_AUTHDATA_NOT_EXACT", "USER_INTUNE_UNLICENSED",
@@ -152,6 +158,44 @@ def test_app_id_defaults_to_intune_client_id(tmp_path, graph):
     mm_only = Tenant(entra=None, mattermost=accounts(), config=config()).write(tmp_path / "mm")
     _run(["--entra", "graph", "--input-dir", str(mm_only), "--output-dir", str(tmp_path / "out")], _env(graph))
     assert graph.requests_to(f"/applications(appId='{CLIENT_ID}')")
+
+
+def test_live_pull_reads_the_two_app_model(tmp_path, graph):
+    """Service principals of the server API app, both Mattermost Mobile ids (and --mobile-client-id)
+    and MAM in one filter; grants of the Mattermost Mobile service principal found; the consent
+    setting read from the authorization policy."""
+    own = "7a7a7a7a-0000-4000-8000-000000000001"
+    mm_only = Tenant(entra=None, mattermost=accounts(), config=config()).write(tmp_path / "mm")
+    graph.authorization_policy["defaultUserRolePermissions"]["permissionGrantPoliciesAssigned"] = []
+    graph.applications[0]["api"]["preAuthorizedApplications"] = []
+    _run(["--entra", "graph", "--mobile-client-id", own, "--input-dir", str(mm_only),
+          "--output-dir", str(tmp_path / "out")], _env(graph))
+    sp_filter = graph.requests_to("/servicePrincipals")[0].query["$filter"]
+    for app_id in (CLIENT_ID, MOBILE_APP_ID, BETA_APP_ID, own, MAM_APP_ID):
+        assert f"'{app_id}'" in sp_filter
+    assert [r.query["$filter"] for r in graph.requests_to("/oauth2PermissionGrants")] == [
+        f"clientId eq '{MOBILE_SP_ID}'"]
+    findings = json.loads((tmp_path / "out" / "findings.json").read_text())
+    consent = [f["observed"] for f in findings if f["rule_id"] == "ENTRA_ADMIN_CONSENT_MISSING"]
+    assert consent == [f"Mattermost Mobile ({own}): no service principal in this tenant: no admin has consented yet"], \
+        "the App Store app has its consent; the build given with --mobile-client-id has none"
+    [row] = [f for f in findings if f["rule_id"] == "ENTRA_MOBILE_CLIENT_NOT_PREAUTHORIZED"]
+    assert row["severity"] == "blocking" and "user consent disabled" in row["observed"]
+
+
+def test_authorization_policy_without_permission_is_a_note_not_a_failure(tmp_path, graph):
+    """Policy.Read.All only sharpens one verdict: without it the run is complete and says so."""
+    graph.grant_token(DEFAULT_TOKEN, {"User.Read.All", "GroupMember.Read.All", "Application.Read.All",
+                                      "DelegatedPermissionGrant.Read.All", "DeviceManagementApps.Read.All"})
+    mm_only = Tenant(entra=None, mattermost=accounts(), config=config()).write(tmp_path / "mm")
+    result = _run(["--entra", "graph", "--input-dir", str(mm_only), "--output-dir", str(tmp_path / "out")],
+                  _env(graph))
+    assert result.exit_code == 1, result.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["status"] == "complete"
+    [policy] = [i for i in summary["inputs"] if i["name"] == "entra_authorization_policy"]
+    assert not policy["available"] and not policy["failed"]
+    assert "Policy.Read.All" in policy["note"]
 
 
 def _incremental(graph, export, out, store, *extra):

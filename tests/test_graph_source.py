@@ -36,6 +36,7 @@ REALWORLD = Path(__file__).parent / "realworld"
 GROUP = "36f675cc-81e7-4ef5-a8e2-5d940ed90475"
 CLIENT_APP = "0e1a4c3d-8f5b-4d2a-9c6e-7b8a9f0e1d2c"
 MAM_APP = "0a5f63c0-b750-4f38-a71c-4fc0d58b89e2"
+MOBILE_APP = "9ac649f1-4f77-44d6-9792-b2f54ab3c9a7"  # Mattermost Mobile (App Store)
 CLIENT_SP = "5b7e8f1a-0c2d-4e3f-9a8b-1c2d3e4f5a6b"
 MAM_SP = "9c8b7a6f-5e4d-4c3b-8a29-1f0e9d8c7b6a"
 
@@ -337,37 +338,49 @@ def test_a_403_names_the_permission_the_call_needs(fake, connect, call, permissi
 def test_app_registration_objects_come_back_as_graph_dicts(fake, connect):
     fake.applications.append({
         "id": "7d2c4e1f-0000-4000-8000-000000000001", "appId": CLIENT_APP, "displayName": "Mattermost",
-        "api": {"requestedAccessTokenVersion": 2, "oauth2PermissionScopes": []},
+        "identifierUris": [f"api://{CLIENT_APP}"],
+        "api": {"requestedAccessTokenVersion": 2, "oauth2PermissionScopes": [
+            {"id": "2c2a9e8f-0000-4000-8000-000000000001", "value": "login.mattermost", "type": "User",
+             "isEnabled": True}],
+            "preAuthorizedApplications": [{"appId": MOBILE_APP.upper(),
+                                           "delegatedPermissionIds": ["2C2A9E8F-0000-4000-8000-000000000001"]}]},
         "requiredResourceAccess": [{"resourceAppId": MAM_APP, "resourceAccess": [
             {"id": "2c2a9e8f-0000-4000-8000-000000000002", "type": "Scope"}]}]})
     fake.service_principals.extend([
         {"id": CLIENT_SP, "appId": CLIENT_APP, "displayName": "Mattermost", "oauth2PermissionScopes": []},
         {"id": MAM_SP, "appId": MAM_APP, "displayName": "Microsoft Mobile Application Management",
          "oauth2PermissionScopes": [{"id": "2c2a9e8f-0000-4000-8000-000000000002",
-                                     "value": "DeviceManagementManagedApps.ReadWrite"}]},
+                                     "value": "user_impersonation"}]},
         {"id": "11111111-2222-4333-8444-555555555555", "appId": "22222222-2222-4222-8222-222222222222",
          "displayName": "Other"}])
     grant = {"id": "grant-1", "clientId": CLIENT_SP, "consentType": "AllPrincipals", "principalId": None,
-             "resourceId": MAM_SP, "scope": "DeviceManagementManagedApps.ReadWrite"}
+             "resourceId": MAM_SP, "scope": "user_impersonation"}
     fake.grants.extend([grant, {**grant, "id": "grant-2", "clientId": MAM_SP}])
     source = connect()
 
     app = source.application(CLIENT_APP.upper())
     assert app["appId"] == CLIENT_APP and app["api"]["requestedAccessTokenVersion"] == 2
-    row, access = staging.application_rows(app)
-    assert row[0] == CLIENT_APP and row[3] == 2 and access == [(MAM_APP, access[0][1], "Scope")]
+    row, access, scopes, preauthorized = staging.application_rows(app)
+    assert row[0] == CLIENT_APP and row[3] == 2 and row[5] == f"api://{CLIENT_APP}"
+    assert access == [(MAM_APP, access[0][1], "Scope")]
+    assert scopes == [("2c2a9e8f-0000-4000-8000-000000000001", "login.mattermost", True, "User")]
+    assert preauthorized == [(MOBILE_APP, "2c2a9e8f-0000-4000-8000-000000000001")]
     assert source.application("33333333-3333-4333-8333-333333333333") is None
 
     sps = source.service_principals([CLIENT_APP, MAM_APP, CLIENT_APP])
     assert [sp["id"] for sp in sps] == [CLIENT_SP, MAM_SP]
     assert [scopes for _, scopes in staging.service_principal_rows(sps)] == [
-        [], [(MAM_SP, "2c2a9e8f-0000-4000-8000-000000000002", "DeviceManagementManagedApps.ReadWrite")]]
+        [], [(MAM_SP, "2c2a9e8f-0000-4000-8000-000000000002", "user_impersonation")]]
     assert fake.requests_to("/servicePrincipals")[0].query["$filter"] == f"appId in ('{CLIENT_APP}','{MAM_APP}')"
 
     grants = source.oauth2_permission_grants(CLIENT_SP)
     assert without_where(grants) == [grant]
     assert next(staging.grant_rows(grants))[:6] == ("grant-1", CLIENT_SP, "AllPrincipals", None, MAM_SP,
-                                                       "DeviceManagementManagedApps.ReadWrite")
+                                                       "user_impersonation")
+
+    policy = source.authorization_policy()
+    assert staging.authorization_policy_row(policy)[:2] == (
+        "limited", "ManagePermissionGrantsForSelf.microsoft-user-default-low")
 
 
 def test_service_principal_lookups_are_split_into_fifteen_ids_per_filter(fake, connect):

@@ -118,9 +118,17 @@ def test_intune_not_enabled_reads_string_booleans(tmp_path):
 # --- MM_LICENSE_NOT_ADVANCED --------------------------------------------------------------------
 
 @pytest.mark.parametrize(("license_doc", "observed"), [
-    pytest.param({"IsLicensed": "false"}, "IsLicensed = false", id="not-licensed"),
-    pytest.param({"IsLicensed": "false", "SkuShortName": "advanced"}, "IsLicensed = false",
+    pytest.param({"IsLicensed": "false"}, "IsLicensed = false (no license)", id="not-licensed"),
+    pytest.param({"IsLicensed": "false", "SkuShortName": "advanced"}, "IsLicensed = false (no license)",
                  id="not-licensed-advanced-sku"),
+    pytest.param({"IsLicensed": "true", "SkuShortName": "E20", "SkuName": "Enterprise E20"},
+                 'SkuShortName = "E20" (Enterprise E20)', id="legacy-e20"),
+    pytest.param({"IsLicensed": "true", "SkuShortName": "Advanced"}, 'SkuShortName = "Advanced"',
+                 id="advanced-other-case: the server's tier map is keyed by the exact name"),
+    pytest.param({"IsLicensed": "true", "SkuShortName": "advanced", "ExpiresAt": "1704067200000"},
+                 'SkuShortName = "advanced", expired on 2024-01-01', id="advanced-expired"),
+    pytest.param({"IsLicensed": "true", "SkuShortName": "entry", "ExpiresAt": 1704067200000},
+                 'SkuShortName = "entry", expired on 2024-01-01', id="entry-expired-new-format"),
     pytest.param({"IsLicensed": "true", "SkuShortName": "enterprise"}, 'SkuShortName = "enterprise"',
                  id="enterprise"),
     pytest.param({"IsLicensed": "true", "SkuShortName": "professional"}, 'SkuShortName = "professional"',
@@ -140,8 +148,10 @@ def test_license_not_advanced(tmp_path, license_doc, observed):
 @pytest.mark.parametrize("license_doc", [
     {"IsLicensed": "true", "SkuShortName": "advanced"},
     {"IsLicensed": True, "SkuShortName": "advanced", "SkuName": "Enterprise Advanced"},
+    {"IsLicensed": "true", "SkuShortName": "entry", "SkuName": "Mattermost Entry", "ExpiresAt": "4102444800000"},
+    {"IsLicensed": "true", "SkuShortName": "advanced", "ExpiresAt": "0"},
 ])
-def test_advanced_license_passes(tmp_path, license_doc):
+def test_advanced_or_entry_license_passes(tmp_path, license_doc):
     outcome = audit(Tenant(license=license_doc), tmp_path)
     assert "MM_LICENSE_NOT_ADVANCED" not in outcome.fired()
 
@@ -164,20 +174,36 @@ def test_missing_license_file_skips_license_rule(tmp_path):
                  id="name-claim"),
     pytest.param("http://schemas.microsoft.com/LiveID/Federation/2008/05/ImmutableID",
                  "ImmutableID: the on-premises objectGUID", id="immutableid"),
-    pytest.param("objectidentifier",
-                 "objectidentifier under another name: Mattermost matches the claim name exactly",
-                 id="short-objectidentifier"),
     pytest.param("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress", "email address: mutable",
                  id="emailaddress"),
+    pytest.param("user.mail", "email address: mutable", id="mail-attribute"),
+    pytest.param("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameidentifier",
+                 "NameID: not the objectId", id="nameidentifier"),
     pytest.param("objectGUID", "objectGUID: breaks mobile authentication", id="objectguid"),
-    pytest.param("employeeid", "custom attribute: not supported", id="custom"),
 ])
-def test_saml_id_attribute_classified(tmp_path, id_attribute, classified):
+def test_saml_id_attribute_known_non_objectid_claims_are_blocking(tmp_path, id_attribute, classified):
     outcome = audit(Tenant(config=config(SamlSettings={"IdAttribute": id_attribute})), tmp_path)
     row = only(outcome, "MM_SAML_IDATTRIBUTE")
     assert_config_row(row, "MM_SAML_IDATTRIBUTE", "blocking")
     assert row["observed"] == f'SamlSettings.IdAttribute = "{id_attribute or ""}" ({classified})'
     assert row["expected"] == OBJECTIDENTIFIER
+
+
+@pytest.mark.parametrize(("id_attribute", "classified"), [
+    pytest.param("objectidentifier",
+                 "objectidentifier under another name: Mattermost matches the attribute name exactly",
+                 id="short-objectidentifier"),
+    pytest.param("employeeid", "custom attribute: cannot confirm it carries the objectId; no signed capture shows it",
+                 id="custom"),
+])
+def test_saml_id_attribute_custom_names_are_a_warning(tmp_path, id_attribute, classified):
+    """A custom claim may be mapped to user.objectid: without evidence, a warning, never blocking."""
+    outcome = audit(Tenant(entra=[entra_user(1)], mattermost=[mm_user(1)],
+                           config=config(SamlSettings={"IdAttribute": id_attribute})), tmp_path)
+    row = only(outcome, "MM_SAML_IDATTRIBUTE")
+    assert_config_row(row, "MM_SAML_IDATTRIBUTE", "warning")
+    assert row["observed"] == f'SamlSettings.IdAttribute = "{id_attribute}" ({classified})'
+    assert outcome.status_of(oid(1)) == "ready", "a config warning does not put everyone at risk"
 
 
 def test_saml_id_attribute_missing_key_is_email_binding(tmp_path):
@@ -201,6 +227,9 @@ def test_saml_id_attribute_not_checked_when_office365_is_selected(tmp_path):
 
 # --- MM_LDAP_IDATTRIBUTE ------------------------------------------------------------------------
 
+OVERRIDE = {"EnableSyncWithLdap": True, "EnableSyncWithLdapIncludeAuth": True}
+
+
 @pytest.mark.parametrize(("id_attribute", "observed"), [
     pytest.param("objectGUID", 'LdapSettings.IdAttribute = "objectGUID" (objectGUID breaks mobile authentication)',
                  id="objectguid"),
@@ -209,13 +238,44 @@ def test_saml_id_attribute_not_checked_when_office365_is_selected(tmp_path):
     pytest.param("sAMAccountName", 'LdapSettings.IdAttribute = "sAMAccountName"', id="samaccountname"),
     pytest.param("", 'LdapSettings.IdAttribute = "" (empty)', id="empty"),
 ])
-def test_ldap_id_attribute(tmp_path, id_attribute, observed):
-    cfg = config(LdapSettings={"Enable": True, "IdAttribute": id_attribute})
-    outcome = audit(Tenant(config=cfg), tmp_path)
+def test_ldap_id_attribute_is_blocking_when_ldap_overrides_the_saml_id(tmp_path, id_attribute, observed):
+    cfg = config(LdapSettings={"Enable": True, "IdAttribute": id_attribute}, SamlSettings=OVERRIDE)
+    outcome = audit(Tenant(entra=[entra_user(1)], mattermost=[mm_user(1)], config=cfg), tmp_path)
     row = only(outcome, "MM_LDAP_IDATTRIBUTE")
     assert_config_row(row, "MM_LDAP_IDATTRIBUTE", "blocking")
-    assert row["observed"] == observed
+    assert row["observed"].startswith(observed + "; SAML accounts take their id from LDAP")
     assert row["expected"] == "msDS-aadObjectId"
+    assert outcome.status_of(oid(1)) == "will_fail"
+
+
+def test_ldap_id_attribute_is_a_warning_with_saml_sync_by_email(tmp_path):
+    """EnableSyncWithLdap alone matches SAML accounts by email and copies attributes, not the id."""
+    cfg = config(LdapSettings={"Enable": True, "IdAttribute": "objectGUID"},
+                 SamlSettings={"EnableSyncWithLdap": True, "EnableSyncWithLdapIncludeAuth": False})
+    outcome = audit(Tenant(entra=[entra_user(1)], mattermost=[mm_user(1)], config=cfg), tmp_path)
+    row = only(outcome, "MM_LDAP_IDATTRIBUTE")
+    assert_config_row(row, "MM_LDAP_IDATTRIBUTE", "warning")
+    assert "synchronised from LDAP by email" in row["observed"]
+    assert outcome.status_of(oid(1)) == "ready"
+
+
+@pytest.mark.parametrize("cfg", [
+    pytest.param(config(LdapSettings={"Enable": True, "IdAttribute": "objectGUID"}), id="ldap-sign-in-beside-saml"),
+    pytest.param(config("office365", LdapSettings={"Enable": True, "IdAttribute": "objectGUID"},
+                        SamlSettings=OVERRIDE), id="office365-selected-saml-override-irrelevant"),
+    pytest.param(config(LdapSettings={"Enable": False, "EnableSync": True, "IdAttribute": "objectGUID"}),
+                 id="sync-only"),
+])
+def test_ldap_id_attribute_is_info_when_ldap_does_not_feed_the_evaluated_accounts(tmp_path, cfg):
+    """The near miss: LDAP wrong, but not provisioning the selected service's accounts."""
+    service = cfg["IntuneSettings"]["AuthService"]
+    outcome = audit(Tenant(entra=[entra_user(1)], mattermost=[mm_user(1, auth_service=service)], config=cfg),
+                    tmp_path)
+    row = only(outcome, "MM_LDAP_IDATTRIBUTE")
+    assert_config_row(row, "MM_LDAP_IDATTRIBUTE", "info")
+    assert "nothing breaks for Intune" in row["observed"]
+    assert outcome.status_of(oid(1)) == "ready"
+    assert outcome.result.exit_code == 0
 
 
 @pytest.mark.parametrize("ldap", [

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from lxml import etree
 from saml_helpers import (
     ALICE_OID,
     MALLORY_OID,
@@ -198,3 +199,43 @@ def test_real_azure_ad_captures_end_to_end(tmp_path):
     conditions = outcome.rule("SAML_CAPTURE_CONDITIONS")
     assert len(conditions) == 3 and all("expired" in c["observed"] for c in conditions)
     assert all("signing certificate expired 2019-02-14" in c["observed"] for c in conditions)
+
+
+CUSTOM_ID = "http://contoso.com/claims/entraid"
+
+
+def add_claim(name: str, value: str):
+    def edit(assertion):
+        statement = next(assertion.iter(f"{{{SAML}}}AttributeStatement"))
+        attribute = etree.SubElement(statement, f"{{{SAML}}}Attribute", Name=name)
+        etree.SubElement(attribute, f"{{{SAML}}}AttributeValue").text = value
+    return edit
+
+
+def test_custom_id_attribute_proven_by_signed_captures_is_no_finding(tmp_path, keys):
+    """A custom claim name that the signed captures show carrying the person's objectId passes."""
+    cfg = config(**SITE, SamlSettings={"IdAttribute": CUSTOM_ID})
+    outcome = run(tmp_path, keys, {"alice.xml": capture(keys, edit=add_claim(CUSTOM_ID, ALICE_OID))}, cfg=cfg)
+    assert "MM_SAML_IDATTRIBUTE" not in outcome.fired()
+    assert "SAML_IDATTRIBUTE_NOT_SENT" not in outcome.fired()
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ("alice@contoso.com", "carries the UPN"),
+    (ALICE_OID.upper(), "the objectId, but not in the form the oid claim carries"),
+])
+def test_custom_id_attribute_with_other_values_stays_a_warning(tmp_path, keys, value, why):
+    cfg = config(**SITE, SamlSettings={"IdAttribute": CUSTOM_ID})
+    outcome = run(tmp_path, keys, {"alice.xml": capture(keys, edit=add_claim(CUSTOM_ID, value))}, cfg=cfg)
+    [row] = outcome.rule("MM_SAML_IDATTRIBUTE")
+    assert row["severity"] == "warning", why
+    assert f'signed captures show values that are not the objectId under it, e.g. "{value}"' in row["observed"]
+
+
+def test_custom_id_attribute_unproven_when_the_capture_is_forged(tmp_path, keys):
+    """Only validly signed captures are evidence: an edited one proves nothing."""
+    cfg = config(**SITE, SamlSettings={"IdAttribute": CUSTOM_ID})
+    forged = capture(keys, edit=add_claim(CUSTOM_ID, ALICE_OID)).replace(b"Alice Example", b"Mallory", 1)
+    outcome = run(tmp_path, keys, {"alice.xml": forged}, cfg=cfg)
+    [row] = outcome.rule("MM_SAML_IDATTRIBUTE")
+    assert row["severity"] == "warning" and "no signed capture shows it" in row["observed"]

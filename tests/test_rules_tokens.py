@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from tenant import (
+    BETA_APP_ID,
     CLIENT_ID,
     TENANT_ID,
     Tenant,
@@ -22,7 +23,7 @@ from reconcile.errors import InputError
 
 REALWORLD = Path(__file__).resolve().parent / "realworld"  # copied from shared/realworld (README there)
 TOKEN_RULES = {"TOKEN_VERSION_1", "TOKEN_OID_MISSING", "TOKEN_TENANT_MISMATCH", "TOKEN_AUDIENCE_MISMATCH",
-               "USER_TOKEN_OID_MISMATCH"}
+               "TOKEN_SCOPE_MISSING", "TOKEN_CLIENT_NOT_MOBILE", "USER_TOKEN_OID_MISMATCH"}
 
 
 def _audit(tmp_path, *tokens: str, accounts=None):
@@ -133,3 +134,53 @@ def test_a_line_that_is_not_a_jwt_is_an_input_error(tmp_path, line):
     with pytest.raises(InputError, match=r"msal_tokens.txt: line 2: expected a JWT"):
         audit(tenant, tmp_path)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("scp", "observed"), [
+    pytest.param(None, "no scp claim (an app-only token?)", id="app-only"),
+    pytest.param("access_as_user", 'scp = "access_as_user"', id="another-scope"),
+    pytest.param("User.Read openid", 'scp = "User.Read openid"', id="graph-token"),
+    pytest.param("login.mattermost.extra", 'scp = "login.mattermost.extra"', id="prefix-only"),
+])
+def test_token_without_the_login_scope_is_refused(tmp_path, scp, observed):
+    outcome = _audit(tmp_path, jwt(v2_claims(1, scp=scp)))
+    [row] = outcome.rule("TOKEN_SCOPE_MISSING")
+    assert row["observed"] == f"line 1: {observed}"
+    assert row["severity"] == "blocking" and row["entra_object_id"] == oid(1)
+    assert row["predicted_error"].startswith("ent.intune.validate_token.invalid_token")
+    assert outcome.status_of(oid(1)) == "will_fail"
+
+
+def test_login_scope_among_others_passes(tmp_path):
+    outcome = _audit(tmp_path, jwt(v2_claims(1, scp="openid login.mattermost profile")),
+                     jwt(v2_claims(2, scp="Login.Mattermost")))
+    assert "TOKEN_SCOPE_MISSING" not in outcome.fired()
+
+
+def test_token_from_another_client_is_info(tmp_path):
+    azure_cli = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+    outcome = _audit(tmp_path, jwt(v2_claims(1, azp=azure_cli)))
+    [row] = outcome.rule("TOKEN_CLIENT_NOT_MOBILE")
+    assert row["severity"] == "info"
+    assert row["observed"] == f"line 1: azp = {azure_cli}"
+    assert "9ac649f1-4f77-44d6-9792-b2f54ab3c9a7" in row["expected"]
+    assert outcome.status_of(oid(1)) == "ready", "info: the verdicts stand, the capture is only labelled"
+
+
+def test_v1_token_client_is_read_from_appid(tmp_path):
+    claims = v2_claims(1, ver="1.0", iss=f"https://sts.windows.net/{TENANT_ID}/", aud=f"api://{CLIENT_ID}",
+                       appid="04b07795-8ddb-461a-bbee-02f9e1bf7b46", azp=None)
+    [row] = _audit(tmp_path, jwt({k: v for k, v in claims.items() if v is not None})).rule("TOKEN_CLIENT_NOT_MOBILE")
+    assert row["observed"] == "line 1: appid = 04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+
+
+def test_mobile_clients_are_not_labelled(tmp_path):
+    """The App Store and TestFlight ids (any case), and one given with --mobile-client-id."""
+    from reconcile.inputs import TargetingOptions
+    own = "7a7a7a7a-0000-4000-8000-000000000001"
+    tenant = Tenant(entra=[entra_user(1), entra_user(2), entra_user(3)],
+                    mattermost=[mm_user(1), mm_user(2), mm_user(3)],
+                    tokens=[jwt(v2_claims(1)), jwt(v2_claims(2, azp=BETA_APP_ID.upper())),
+                            jwt(v2_claims(3, azp=own))])
+    outcome = audit(tenant, tmp_path, targeting=TargetingOptions(mobile_client_ids=(own,)))
+    assert "TOKEN_CLIENT_NOT_MOBILE" not in outcome.fired()

@@ -12,29 +12,26 @@
 -- up with AuthData = the token's oid (DESIGN "Facts": token validation), so:
 -- - the objectidentifier claim URI passes;
 -- - a name that is a known non-objectId claim (email, UPN, name, nameidentifier, ImmutableID,
---   objectGUID) or empty is blocking: the stored value can never equal the oid;
+--   objectGUID: by the name's last segment, so the claim URIs, bare names and user.mail alike) or
+--   empty is blocking: the stored value can never equal the oid;
 -- - any other name is a warning (it may be a custom claim mapped to user.objectid), unless the
 --   validly signed captures show, under exactly that name, each person's objectId in the form the
 --   oid claim carries (lowercase, hyphenated): then there is no finding. The near miss is tested.
 WITH c AS (SELECT *, coalesce(trim(saml_id_attribute), '') AS attr FROM v_config WHERE selected_service = 'saml'),
-known(pattern, what) AS (VALUES
-    ('http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress', 'email address: mutable'),
-    ('email', 'email address: mutable'), ('mail', 'email address: mutable'),
-    ('emailaddress', 'email address: mutable'),
-    ('http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn', 'UPN: mutable'),
+known(tail, what) AS (VALUES  -- the name's last segment (after the last / . or :), lowercase
+    ('emailaddress', 'email address: mutable'), ('email', 'email address: mutable'),
+    ('mail', 'email address: mutable'),
     ('upn', 'UPN: mutable'), ('userprincipalname', 'UPN: mutable'),
-    ('http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name', 'name claim: the UPN, mutable'),
     ('name', 'name claim: the UPN, mutable'),
-    ('http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameidentifier', 'NameID: not the objectId'),
     ('nameidentifier', 'NameID: not the objectId'), ('nameid', 'NameID: not the objectId'),
-    ('http://schemas.microsoft.com/liveid/federation/2008/05/immutableid', 'ImmutableID: the on-premises objectGUID'),
     ('immutableid', 'ImmutableID: the on-premises objectGUID'),
     ('objectguid', 'objectGUID: breaks mobile authentication')
 ),
 verdict AS (
     SELECT c.attr,
            CASE WHEN c.attr = '' THEN 'empty: users are bound by email'
-                ELSE (SELECT what FROM known WHERE known.pattern = lower(c.attr)) END AS known_what
+                ELSE (SELECT what FROM known WHERE known.tail = regexp_extract(lower(c.attr), '[^/.:]*$')) END
+               AS known_what
     FROM c
 ),
 carried AS (  -- signed captures' values under exactly that attribute name, against the person's objectId
