@@ -4,7 +4,7 @@
 -- owner: mattermost_admin
 -- title: One person, several active Mattermost accounts
 -- depends_on: mattermost_users, entra_users, mattermost_config
--- predicted_error: Enrollment succeeds only for the account bound by the objectId; the user may sign in to the other one and lose data when it is wiped
+-- predicted_error: Enrollment succeeds only for the account bound by the objectId; a mobile sign-in to the other account fails with User mismatch, and Intune then removes the server from the app
 -- remediation: Keep the account bound by the objectId; deactivate or merge the others (mmctl user deactivate)
 -- One finding per active account of a person with two or more, at least one on the selected service.
 WITH people AS (
