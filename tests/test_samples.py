@@ -50,7 +50,7 @@ def test_sample_option_takes_a_name(tmp_path):
     plain = runner.invoke(main, ["audit", "--sample", "--output-dir", str(tmp_path / "a"), "-q"])
     named = runner.invoke(main, ["audit", "--sample", "misconfigured", "--output-dir", str(tmp_path / "b"), "-q"])
     assert plain.exit_code == 1 and named.exit_code == 1, (plain.output, named.output)
-    assert "fabrikam" not in (tmp_path / "a" / "findings.csv").read_text(encoding="utf-8-sig")
-    assert "fabrikam" in (tmp_path / "b" / "findings.csv").read_text(encoding="utf-8-sig")
+    assert "fabrikam.example" not in (tmp_path / "a" / "findings.csv").read_text(encoding="utf-8-sig")
+    assert "fabrikam.example" in (tmp_path / "b" / "findings.csv").read_text(encoding="utf-8-sig")
     bad = runner.invoke(main, ["audit", "--sample", "nonesuch", "--output-dir", str(tmp_path / "c")])
     assert bad.exit_code == 2 and "nonesuch" in bad.output
