@@ -159,7 +159,7 @@ class FakeGraph(LoopbackServer):
     service_principals: list[dict] = field(default_factory=list)
     grants: list[dict] = field(default_factory=list)  # oAuth2PermissionGrants
     ios_policies: list[dict] = field(default_factory=list)  # iosManagedAppProtection, with apps/assignments
-    authorization_policy: dict = field(default_factory=lambda: dict(DEFAULT_AUTHORIZATION_POLICY))
+    authorization_policy: dict = field(default_factory=lambda: copy.deepcopy(DEFAULT_AUTHORIZATION_POLICY))
     tokens: dict[str, set[str] | None] = field(default_factory=lambda: {DEFAULT_TOKEN: None})  # None = all
     default_top: int = 100
     delta_page_size: int = 200
