@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -29,6 +28,7 @@ from sample_extras import (
     _response,
     _sign,
     _token,
+    throwaway_key,
 )
 
 TENANT = "4f1c9b2a-7d3e-4a5b-9c8d-1e2f3a4b5c6d"
@@ -89,8 +89,8 @@ def _metadata(entity_id: str, cert_b64: str) -> str:
 
 
 def write(out: Path) -> None:
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)  # its README.md stays
+    shutil.rmtree(out / "saml", ignore_errors=True)
     people = _people()
 
     def dump(name: str, doc: object) -> None:
@@ -147,11 +147,7 @@ def write(out: Path) -> None:
     (out / "saml").mkdir()
     acs = f"{SITE}/login/sso/saml"
     with tempfile.TemporaryDirectory() as keys:
-        key, cert = Path(keys) / "idp.key", Path(keys) / "idp.crt"
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-                        "-out", str(cert), "-days", "3650", "-subj", "/CN=fabrikam.okta.com"],
-                       check=True, capture_output=True)
-        cert_b64 = "".join(line for line in cert.read_text().splitlines() if not line.startswith("-----"))
+        key, cert, cert_b64 = throwaway_key(Path(keys), "fabrikam.okta.com")
         for n, name in enumerate(("ada", "alan"), start=1):
             person = by[name]
             assertion = _assertion(person, TENANT, SITE, acs, person["id"],

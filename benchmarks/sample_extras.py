@@ -155,6 +155,16 @@ def _policy(policy_id: str, name: str, bundle_id: str, targets: list[dict]) -> d
     }
 
 
+def throwaway_key(directory: Path, common_name: str) -> tuple[Path, Path, str]:
+    """An RSA key and self-signed certificate made by the openssl CLI in ``directory`` (deleted by the
+    caller with it): the key file, the certificate file, and the certificate's base64 body."""
+    key, cert = directory / "idp.key", directory / "idp.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(cert), "-days", "3650", "-subj", f"/CN={common_name}"],
+                   check=True, capture_output=True)
+    return key, cert, "".join(line for line in cert.read_text().splitlines() if not line.startswith("-----"))
+
+
 def _users(export: Path) -> dict[str, dict]:
     pages = json.loads((export / "entra_users.json").read_text(encoding="utf-8"))
     return {u["id"]: u for page in pages for u in page["value"]}
@@ -188,11 +198,7 @@ def add_extras(export: Path) -> dict[str, list[str]]:
     saml_dir.mkdir()
     persistent = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
     with tempfile.TemporaryDirectory() as keys:
-        key, cert = Path(keys) / "idp.key", Path(keys) / "idp.crt"
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-                        "-out", str(cert), "-days", "3650", "-subj", "/CN=Microsoft Azure Federated SSO Certificate"],
-                       check=True, capture_output=True)
-        cert_b64 = "".join(line for line in cert.read_text().splitlines() if not line.startswith("-----"))
+        key, cert, cert_b64 = throwaway_key(Path(keys), "Microsoft Azure Federated SSO Certificate")
 
         def capture(kind: str, oid_override: object = "own", name_format: str = persistent,
                     sign_response: bool = False) -> bytes:
