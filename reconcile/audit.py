@@ -198,8 +198,8 @@ def _commit(con: duckdb.DuckDBPyConnection, run_id: str, started: datetime, fini
             con.execute(f"""DELETE FROM store.stg_{table} WHERE run_id NOT IN (
                               SELECT run_id FROM store.runs ORDER BY started_at DESC LIMIT $1)
                             AND run_id NOT IN (SELECT run_id FROM store.graph_delta_state)
-                            AND run_id IS DISTINCT FROM (SELECT max(run_id) FROM store.runs
-                                                         WHERE status = 'complete')""",
+                            AND run_id IS DISTINCT FROM (SELECT run_id FROM store.runs WHERE status = 'complete'
+                                                         ORDER BY started_at DESC LIMIT 1)""",
                         [keep_snapshots])
         con.execute("COMMIT")
     except BaseException:

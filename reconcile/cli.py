@@ -1,7 +1,8 @@
 """Command line: ``reconcile audit`` and friends. Thin: the work is in reconcile.audit.
 
 Exit codes (reconcile.errors.ExitCode): 0 nothing at or above --fail-on, 1 findings at or above
-it, 2 usage error, 3 input or extraction error (nothing written), 4 partial run.
+it, 2 usage error, 3 input or extraction error (nothing written), 4 partial run, 5 internal error
+(a bug: nothing written; -v shows the traceback).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +35,8 @@ def output_dir_option(func: Callable) -> Callable:
     return click.option(
         "--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reconcile-report"),
         envvar="RECONCILE_OUTPUT_DIR", show_default=True, show_envvar=True,
-        help="Where findings.csv, findings.json, readiness.csv and summary.json are written.",
+        help="Where the reports are written: findings.csv, findings.json, readiness.csv, summary.json and "
+             "report.html (and the store, reconcile.duckdb, unless --store says otherwise).",
     )(func)
 
 
@@ -44,7 +47,22 @@ def main() -> None:
     os.umask(0o077)  # reports and the store hold personal data: owner-only, whatever creates them
 
 
-@main.command("audit")
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  nothing at or above --fail-on
+  1  findings at or above --fail-on
+  2  usage error (bad options)
+  3  input or extraction error: nothing written, the store unchanged
+  4  partial run: a source failed, its rules skipped, the run stored as partial
+  5  internal error (a bug): nothing written; -v shows the traceback
+"""
+
+
+def verbose_option(func: Callable) -> Callable:
+    return click.option("-v", "--verbose", is_flag=True, help="On an internal error, print the traceback too.")(func)
+
+
+@main.command("audit", epilog=EXIT_CODES_HELP)
 @click.option("--input-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               envvar="RECONCILE_INPUT_DIR", show_envvar=True,
               help="Export directory (entra_users.json, mattermost_users.json, ldap_users.ldif, ...).")
@@ -78,6 +96,9 @@ def main() -> None:
 @click.option("--ldap-base-dn", metavar="DN", help="Search base (default: LdapSettings.BaseDN).")
 @click.option("--ldap-filter", metavar="FILTER", help="User filter (default: LdapSettings.UserFilter).")
 @click.option("--ldap-insecure", is_flag=True, help="Allow plain LDAP without TLS (the report says so).")
+@click.option("--mattermost-insecure", is_flag=True,
+              help="Allow --mattermost-url http:// to a host other than loopback (the token travels unencrypted; "
+                   "the report says so).")
 @click.option("--mattermost-url", metavar="URL",
               help="Read users, config and license from the Mattermost API (token from RECONCILE_MATTERMOST_TOKEN "
                    "or RECONCILE_MATTERMOST_TOKEN_FILE; it must belong to a system admin).")
@@ -88,14 +109,15 @@ def main() -> None:
               help="With --entra graph: apply a /users/delta round to the last committed run in the store.")
 @click.option("--full-pull", is_flag=True, help="With --incremental: ignore the stored delta link, start again.")
 @quiet_option
+@verbose_option
 @click.pass_context
 def audit_command(ctx: click.Context, input_dir: Path | None, sample: str | None, output_dir: Path,
                   store_path: Path | None, fail_on: str, keep_snapshots: int, intune_groups: tuple[str, ...],
                   ios_bundle_ids: tuple[str, ...], mobile_client_ids: tuple[str, ...], entra_source: str,
                   entra_app_id: str | None,
                   ldap_url: str | None, ldap_base_dn: str | None, ldap_filter: str | None, ldap_insecure: bool,
-                  mattermost_url: str | None, mattermost_dsn: str | None, incremental: bool, full_pull: bool,
-                  quiet: bool) -> None:
+                  mattermost_insecure: bool, mattermost_url: str | None, mattermost_dsn: str | None,
+                  incremental: bool, full_pull: bool, quiet: bool, verbose: bool) -> None:
     """Read an export directory, run every rule, write findings and per-user readiness."""
     if sample and input_dir:
         raise click.UsageError("give either --input-dir or --sample, not both")
@@ -125,7 +147,7 @@ def audit_command(ctx: click.Context, input_dir: Path | None, sample: str | None
                                         store_path or output_dir / "reconcile.duckdb")
                 entra = stack.enter_context(_graph_loader(options, pull, err if show_progress else None))
             live = _live_sources(stack, entra, LdapOptions(ldap_url, ldap_base_dn, ldap_filter, ldap_insecure),
-                                 mattermost_url, mattermost_dsn)
+                                 mattermost_url, mattermost_dsn, mattermost_insecure)
             result = run_audit(source, output_dir, store_path, fail_on, keep_snapshots, progress, options, live)
     except ReconcileError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
@@ -137,11 +159,23 @@ def audit_command(ctx: click.Context, input_dir: Path | None, sample: str | None
     except duckdb.IOException as exc:
         err.print(f"[bold red]error:[/] cannot open the store: {exc}", highlight=False, soft_wrap=True)
         ctx.exit(ExitCode.INPUT_ERROR)
+    except Exception as exc:  # a bug: never exit 1 ("findings"), which a scheduler reads as a good run
+        _internal_error(err, exc, verbose)
+        ctx.exit(ExitCode.INTERNAL_ERROR)
     if not quiet:
         from reconcile.report.console import print_summary
 
         print_summary(result, Console())
     ctx.exit(result.exit_code)
+
+
+def _internal_error(err: Console, exc: BaseException, verbose: bool) -> None:
+    first = (str(exc).splitlines() or [""])[0][:300]
+    err.print(f"[bold red]error:[/] internal error: {type(exc).__name__}: {first}"
+              + ("" if verbose else " (run with -v for the traceback)"), highlight=False, soft_wrap=True)
+    if verbose:
+        err.print("".join(traceback.format_exception(exc)), highlight=False, markup=False)
+    err.print("nothing was written; the store is unchanged", highlight=False)
 
 
 @dataclass(frozen=True)
@@ -166,22 +200,25 @@ def _from_command_line(ctx: click.Context, name: str) -> bool:
 
 
 def _live_sources(stack: contextlib.ExitStack, entra, ldap: LdapOptions, mattermost_url: str | None,
-                  mattermost_dsn: str | None) -> LiveSources:
+                  mattermost_dsn: str | None, mattermost_insecure: bool = False) -> LiveSources:
     """The live extractors the command line asked for; everything else still comes from the files."""
     config_source = license_source = users_source = ldap_source = None
     if mattermost_url:
         from reconcile.sources.mattermost_api import MattermostApi, mattermost_token_from_env
 
-        api = stack.enter_context(MattermostApi(mattermost_url, mattermost_token_from_env(os.environ)))
+        api = stack.enter_context(MattermostApi(mattermost_url, mattermost_token_from_env(os.environ),
+                                                insecure=mattermost_insecure))
 
         def config(_config: dict | None) -> dict:
             api.check_admin()  # before anything: a non-admin token would hide every auth_data
             return api.config()
 
-        label = f"{mattermost_url} (Mattermost API)"
-        config_source = LiveSource(label, config)
-        license_source = LiveSource(label, lambda _config: api.license())
-        users_source = LiveSource(label, lambda _config: api.users())
+        label = f"{api.base_url} (Mattermost API)"
+        clear = ("plain http (--mattermost-insecure): the admin token and the data crossed the network unencrypted"
+                 if api.base_url.startswith("http://") and mattermost_insecure else None)
+        config_source = LiveSource(label, config, clear)
+        license_source = LiveSource(label, lambda _config: api.license(), clear)
+        users_source = LiveSource(label, lambda _config: api.users(), clear)
     if mattermost_dsn:
         from reconcile.sources.mattermost_db import iter_db_users
 

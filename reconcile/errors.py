@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad command line (click's own code for usage errors)
     INPUT_ERROR = 3  # malformed input or failed extraction; nothing written
     PARTIAL = 4  # a source failed; the run is stored as partial
+    INTERNAL_ERROR = 5  # a bug (an unexpected exception); nothing written
 
 
 class ReconcileError(Exception):

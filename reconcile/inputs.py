@@ -7,6 +7,7 @@ through the same row builders in reconcile.staging.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -112,9 +113,23 @@ def load_export_dir(con: duckdb.DuckDBPyConnection, input_dir: Path, options: Ta
              _guard(con, "ldap", "ldap_users", lambda: _load_ldap(con, input_dir, config, live))[0],
              *_load_saml(con, input_dir, config), _load_tokens(con, input_dir)]
     record_inputs(con, infos)
+    _require_a_user_source(input_dir, infos)
     if live.entra is None:
         _require_group_members(con)
     return infos
+
+
+USER_SOURCES = ("entra_users", "mattermost_users", "ldap")
+
+
+def _require_a_user_source(input_dir: Path, infos: list[InputInfo]) -> None:
+    """No people read at all (an empty or wrong export directory) is an input error: every rule would
+    be skipped and the run stored as complete, which a scheduler reads as a clean night."""
+    if any(i.available or i.failed for i in infos if i.name in USER_SOURCES):
+        return
+    raise InputError(str(input_dir), None,
+                     f"no user source was read: expected {ENTRA_USERS_JSON} or {ENTRA_USERS_CSV}, {MM_USERS} or "
+                     f"{LDAP_LDIF} in the directory (or --entra graph, --mattermost-url, --mattermost-dsn, --ldap)")
 
 
 def _guard(con: duckdb.DuckDBPyConnection, name: str, table: str,
@@ -212,7 +227,7 @@ def _load_groups(con: duckdb.DuckDBPyConnection, input_dir: Path) -> InputInfo:
                          note="no entra_groups/*.json: every enabled member user is treated as targeted")
     total = 0
     for path in files:
-        name = f"{ENTRA_GROUPS_DIR}/{path.name}"
+        name = f"{ENTRA_GROUPS_DIR}/{os.fsencode(path.name).decode('utf-8', 'backslashreplace')}"
         group_id = ids.parse_guid(path.stem)
         if group_id is None:
             raise InputError(name, None, "expected the file to be named <group-object-id>.json (a GUID)")

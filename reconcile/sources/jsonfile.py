@@ -41,6 +41,9 @@ def load_json(path: Path, display_name: str | None = None) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(name, f"line {exc.lineno} column {exc.colno}", f"invalid JSON ({exc.msg})") from exc
+    except RecursionError:
+        raise InputError(name, None, "JSON nested too deeply to be an export (thousands of levels); expected the "
+                         "document the file's name promises") from None
 
 
 def iter_graph_objects(path: Path, name: str) -> Iterator[tuple[str, dict]]:

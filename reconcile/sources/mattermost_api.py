@@ -138,8 +138,11 @@ def _clean_token(token: str, source: str) -> str:
     return token
 
 
-def _check_base_url(url: str) -> str:
-    """The server's root URL (``/api/v4`` appended per call); a pasted ``.../api/v4`` is accepted."""
+def _check_base_url(url: str, insecure: bool = False) -> str:
+    """The server's root URL (``/api/v4`` appended per call); a pasted ``.../api/v4`` is accepted.
+
+    Plain http to anything but loopback would send a system admin's token in clear text: refused
+    unless the caller says ``insecure`` (``--mattermost-insecure``), as for LDAP."""
     raw = (url or "").strip()
     parts = urlsplit(raw)
     if parts.username or parts.password:
@@ -155,6 +158,10 @@ def _check_base_url(url: str) -> str:
     if path.endswith(API_PREFIX):
         path = path[: -len(API_PREFIX)]
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+        if not insecure:
+            raise MattermostConfigError(
+                f"the Mattermost URL {raw!r} is plain http to {parts.hostname}: the system admin token would cross "
+                "the network unencrypted; use https, or give --mattermost-insecure to accept that")
         log.warning("mattermost api: %s is plain http: the access token travels unencrypted", parts.hostname)
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
@@ -169,7 +176,8 @@ class MattermostApi:
 
     def __init__(self, base_url: str, token: str, *, per_page: int = MAX_PER_PAGE, max_retries: int = 5,
                  max_wait: float = 120.0, client: httpx.Client | None = None,
-                 on_page: Callable[[int], None] | None = None, ca_file: str | Path | None = None):
+                 on_page: Callable[[int], None] | None = None, ca_file: str | Path | None = None,
+                 insecure: bool = False):
         if not 1 <= per_page <= MAX_PER_PAGE:
             raise ValueError(f"per_page must be 1..{MAX_PER_PAGE} (Mattermost caps it at {MAX_PER_PAGE})")
         if max_retries < 0 or max_wait < 0:
@@ -179,7 +187,7 @@ class MattermostApi:
         except ImportError as exc:
             raise MattermostConfigError(f"the live Mattermost source needs httpx (pip install httpx): {exc}") from None
         self._httpx = httpx
-        self.base_url = _check_base_url(base_url)
+        self.base_url = _check_base_url(base_url, insecure)
         self._token = _clean_token(token, "the Mattermost token")
         self.per_page = per_page
         self.max_retries = max_retries
