@@ -1,7 +1,8 @@
 """The bundled sample tenant: its findings and readiness are pinned in checked-in golden files.
 
 After an intended change to a rule or to the sample, regenerate them with
-``RECONCILE_UPDATE_GOLDEN=1 pytest tests/test_sample_golden.py`` and review the diff like code.
+``RECONCILE_UPDATE_GOLDEN=1 pytest tests/test_sample_golden.py`` (it fails once it has rewritten
+a file, and is refused when ``CI`` is set), review the diff like code and run it again without the switch.
 """
 
 from __future__ import annotations
@@ -48,7 +49,13 @@ def test_sample_reproduces_golden_file(sample_outcome, report, golden, drop):
     actual = _normalised_csv(sample_outcome.result.output_dir / report, drop)
     path = GOLDEN / golden
     if os.environ.get("RECONCILE_UPDATE_GOLDEN"):
+        # A rewrite must never pass: in CI it is refused, elsewhere the test fails after writing
+        if os.environ.get("CI"):
+            pytest.fail("RECONCILE_UPDATE_GOLDEN is refused in CI: golden files change only in a reviewed commit")
+        changed = not path.is_file() or path.read_text(encoding="utf-8") != actual
         path.write_text(actual, encoding="utf-8")
+        if changed:
+            pytest.fail(f"{path.name} rewritten: review the diff, then run again without RECONCILE_UPDATE_GOLDEN")
     assert path.is_file(), f"{path} missing: run with RECONCILE_UPDATE_GOLDEN=1 to create it"
     assert actual == path.read_text(encoding="utf-8")
 
@@ -64,3 +71,23 @@ def test_most_of_the_sample_is_ready(sample_outcome):
     counts = sample_outcome.result.readiness_counts
     assert counts["ready"] > sum(counts.values()) / 2
     assert counts["will_fail"] and counts["at_risk"] and counts["not_evaluated"]
+
+
+def test_the_update_switch_cannot_rewrite_golden_files_in_ci(tmp_path):
+    """CI=1 with RECONCILE_UPDATE_GOLDEN=1 fails and leaves the golden files as they are."""
+    import subprocess
+    import sys
+
+    before = {p.name: p.read_bytes() for p in GOLDEN.iterdir()}
+    golden = GOLDEN / "sample_findings.csv"
+    golden.write_bytes(before["sample_findings.csv"] + b"tampered\n")
+    try:
+        env = {**os.environ, "CI": "1", "RECONCILE_UPDATE_GOLDEN": "1"}
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                               f"{Path(__file__)}::test_sample_reproduces_golden_file"],
+                              env=env, capture_output=True, text=True, cwd=tmp_path)
+        assert done.returncode == 1, done.stdout
+        assert "refused in CI" in done.stdout
+        assert golden.read_bytes().endswith(b"tampered\n"), "nothing was rewritten"
+    finally:
+        golden.write_bytes(before["sample_findings.csv"])
