@@ -507,3 +507,21 @@ def test_default_credential_chain_is_a_credential_choice():
         graph_settings_from_env({"RECONCILE_ENTRA_CREDENTIAL": "default", "RECONCILE_ENTRA_ACCESS_TOKEN": "t"})
     with pytest.raises(GraphConfigError, match="only value it takes is 'default'"):
         graph_settings_from_env({"RECONCILE_ENTRA_CREDENTIAL": "managed"})
+
+
+@pytest.mark.parametrize("kind", ["nextLink", "deltaLink"])
+@pytest.mark.parametrize("where", ["another host", "another port", "user:password@ another host"])
+def test_a_link_elsewhere_is_refused_and_the_token_never_sent_there(fake, connect, kind, where):
+    """A page whose @odata.nextLink/deltaLink points anywhere but the configured Graph: the run
+    stops the pull, and the other server (a real one on loopback) sees no request at all."""
+    with FakeGraph() as other:
+        host = {"another host": f"localhost:{other.port}", "another port": f"127.0.0.1:{other.port}",
+                "user:password@ another host": f"admin:s3cret@localhost:{other.port}"}[where]
+        link = f"http://{host}/v1.0/users?$skiptoken=x"
+        route = "/users" if kind == "nextLink" else "/users/delta"
+        fake.serve_canned(route, {"value": [entra_user(1)], f"@odata.{kind}": link})
+        source = connect()
+        with pytest.raises(GraphSourceError, match="link to another host") as raised:
+            list(source.users()) if kind == "nextLink" else list(source.users_delta(None))
+        assert other.requests == []
+        assert "s3cret" not in str(raised.value)

@@ -173,6 +173,16 @@ def graph_settings_from_env(environ: Mapping[str, str]) -> GraphSettings:
                          access_token=token, base_url=base_url, default_credential=chain is not None)
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in; a malformed port never matches."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
+    except ValueError:
+        return ("", "", -1)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
 def _check_base_url(url: str, source: str = "base_url") -> str:
     """An https Graph endpoint; plain http only on loopback, where a bearer token cannot leak."""
     parts = urlsplit(url.strip())
@@ -486,8 +496,9 @@ class GraphSource:
         return build
 
     def _own_link(self, link: Any, call: _Call, page_no: int) -> str:
-        """A nextLink/deltaLink must point back at the configured Graph host: the token goes nowhere else."""
-        if not isinstance(link, str) or (urlsplit(link).hostname or "").lower() != self._host:
+        """A nextLink/deltaLink must point back at the configured Graph host, scheme and port: the token
+        goes nowhere else (not to another port of the same host, not over http when Graph is https)."""
+        if not isinstance(link, str) or _origin(link) != _origin(self._base_url):
             raise GraphSourceError(f"graph: {call.kind} page {page_no}: Graph returned a link to another host "
                                    f"({_safe_url(str(link))}); expected {self._host}")
         return link
