@@ -8,7 +8,9 @@ the run with nothing changed.
 
 from __future__ import annotations
 
+import os
 import secrets
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -255,15 +257,49 @@ def _summary(result: AuditResult, started: datetime, finished: datetime, fail_on
     }
 
 
+REPORT_FILES = ("findings.csv", "findings.json", "readiness.csv", "summary.json", "report.html")
+KEEP_REPORT_RUNS = 2  # the current set and the one before it; older sets hold personal data for nothing
+
+
 def _write_outputs(con: duckdb.DuckDBPyConnection, result: AuditResult) -> None:
+    """Write the reports as one set: into a fresh ``runs/<run_id>/``, then switch ``current`` to it
+    with one rename. The top-level names (``OUTPUT_DIR/findings.csv`` ...) are links through
+    ``current``, so a reader, or a kill at any moment, sees one whole run's files, never a mix."""
     out = result.output_dir
     out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    runs = out / "runs"
+    runs.mkdir(exist_ok=True, mode=0o700)
+    fresh = runs / f".{result.run_id}.tmp"
+    fresh.mkdir(mode=0o700)
     order = ("ORDER BY CASE severity WHEN 'blocking' THEN 1 WHEN 'warning' THEN 2 ELSE 3 END, rule_id, "
              "user_principal_name NULLS FIRST, mattermost_user_id NULLS FIRST, observed")
     findings_query = f"SELECT {', '.join(FINDINGS_COLUMNS)} FROM temp.findings {order}"
-    write_query_csv(con, findings_query, FINDINGS_COLUMNS, out / "findings.csv")
-    write_query_json(con, findings_query, out / "findings.json")
-    write_query_csv(con, f"SELECT {', '.join(READINESS_COLUMNS)} FROM temp.readiness",
-                    READINESS_COLUMNS, out / "readiness.csv")
-    write_json(result.summary, out / "summary.json")
-    write_html(con, result.summary, out / "report.html")
+    write_query_csv(con, findings_query, FINDINGS_COLUMNS, fresh / "findings.csv")
+    write_query_json(con, findings_query, fresh / "findings.json")
+    con.execute("SET VARIABLE reconcile_run_id = $1", [result.run_id])
+    write_query_csv(con, f"SELECT getvariable('reconcile_run_id'), {', '.join(READINESS_COLUMNS)} "
+                         "FROM temp.readiness", ("run_id", *READINESS_COLUMNS), fresh / "readiness.csv")
+    write_json(result.summary, fresh / "summary.json")
+    write_html(con, result.summary, fresh / "report.html")
+    os.rename(fresh, runs / result.run_id)
+    current = out / "current"
+    previous = os.readlink(current) if current.is_symlink() else None
+    _switch_link(current, f"runs/{result.run_id}", result.run_id)
+    for name in REPORT_FILES:
+        top = out / name
+        if not (top.is_symlink() and os.readlink(top) == f"current/{name}"):
+            _switch_link(top, f"current/{name}", result.run_id)
+    keep = {result.run_id, Path(previous).name if previous else None}
+    for stale in runs.iterdir():
+        if stale.name not in keep:
+            shutil.rmtree(stale, ignore_errors=True)
+    for leftover in out.glob("*.tmp-*"):
+        leftover.unlink(missing_ok=True)
+
+
+def _switch_link(path: Path, target: str, run_id: str) -> None:
+    """Point ``path`` at ``target`` in one step (a new link renamed over the old name or file)."""
+    temporary = path.with_name(f"{path.name}.tmp-{run_id}")
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(target)
+    os.replace(temporary, path)

@@ -168,6 +168,9 @@ def load_outcome(result: AuditResult) -> Outcome:
     findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
     with (out / "readiness.csv").open(encoding="utf-8-sig", newline="") as handle:
         readiness = [{k: (v or None) for k, v in row.items()} for row in csv.DictReader(handle)]
+    # every report file carries the run id; the rows are compared without it
+    assert {row.pop("run_id") for row in readiness} <= {result.run_id}
+    assert {f["run_id"] for f in findings} <= {result.run_id}
     return Outcome(result, findings, readiness)
 
 

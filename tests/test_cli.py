@@ -144,3 +144,41 @@ def test_store_of_an_older_version_gains_new_staging_columns(tmp_path):
     con = duckdb.connect(str(store), read_only=True)
     assert con.execute("SELECT count(intune_plan_status), count(*) FROM stg_entra_users").fetchall() == [(2, 4)]
     con.close()
+
+
+def test_reports_switch_as_one_set_and_a_failed_write_keeps_the_previous_set(tmp_path):
+    """Every top-level report names the same run; a second run whose report write fails (a read-only
+    runs/ folder) leaves the first run's complete set readable, not a mix of the two."""
+    import os
+
+    from reconcile.audit import REPORT_FILES
+
+    export = _clean_tenant().write(tmp_path / "export")
+    out = tmp_path / "out"
+
+    def run_ids() -> set[str]:
+        ids = {json.loads((out / "summary.json").read_text())["run_id"]}
+        ids |= {f["run_id"] for f in json.loads((out / "findings.json").read_text())}
+        for name in ("findings.csv", "readiness.csv"):
+            with (out / name).open(encoding="utf-8-sig", newline="") as handle:
+                ids |= {row["run_id"] for row in csv.DictReader(handle)}
+        html = (out / "report.html").read_text()
+        return {i for i in ids if i in html}
+
+    assert _invoke("audit", "--input-dir", str(export), "--output-dir", str(out), "-q").exit_code == 0
+    [first] = run_ids()
+    # the second run's report write fails after its store commit: runs/ is (for now) a plain file
+    link_before = os.readlink(out / "current")
+    (out / "runs").rename(tmp_path / "runs-aside")
+    (out / "runs").write_text("in the way")
+    failed = _invoke("audit", "--input-dir", str(export), "--output-dir", str(out), "-q")
+    (out / "runs").unlink()
+    (tmp_path / "runs-aside").rename(out / "runs")
+    assert failed.exit_code != 0
+    assert os.readlink(out / "current") == link_before, "nothing was switched"
+    assert run_ids() == {first}, "the previous set stays whole"
+    assert _invoke("audit", "--input-dir", str(export), "--output-dir", str(out), "-q").exit_code == 0
+    [third] = run_ids()
+    assert third != first
+    assert sorted(p.name for p in (out / "runs").iterdir()) == sorted({first, third})
+    assert all((out / name).is_symlink() for name in REPORT_FILES)

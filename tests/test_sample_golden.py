@@ -43,7 +43,7 @@ def _normalised_csv(path: Path, drop: tuple[str, ...] = ()) -> str:
 
 @pytest.mark.parametrize(("report", "golden", "drop"), [
     ("findings.csv", "sample_findings.csv", ("run_id",)),
-    ("readiness.csv", "sample_readiness.csv", ()),
+    ("readiness.csv", "sample_readiness.csv", ("run_id",)),
 ])
 def test_sample_reproduces_golden_file(sample_outcome, report, golden, drop):
     actual = _normalised_csv(sample_outcome.result.output_dir / report, drop)

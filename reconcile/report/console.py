@@ -45,4 +45,4 @@ def print_summary(result: AuditResult, console: Console) -> None:
         console.print(f"since run {result.summary['previous_run_id']}: {changes['new']:,} new finding(s), "
                       f"{changes['resolved']:,} resolved")
     console.print(f"reports in {result.output_dir}: findings.csv, findings.json, readiness.csv, summary.json, "
-                  "report.html")
+                  f"report.html (the set of run {result.run_id}, kept in runs/{result.run_id}/)")
