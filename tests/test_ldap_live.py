@@ -29,7 +29,7 @@ from ldap_server import (
 )
 
 import reconcile.sources.ldap_live as ldap_live
-from reconcile.errors import ExitCode
+from reconcile.errors import ExitCode, InputError
 from reconcile.identifiers import guid_windows
 from reconcile.sources.ldap_live import (
     BASE_ATTRIBUTES,
@@ -187,6 +187,27 @@ def test_live_records_equal_an_ldif_export(slapd, live, tmp_path):
     from_file = list(read_ldif(tmp_path / "export.ldif"))
     assert len(from_file) == USER_COUNT
     assert comparable(from_file) == comparable(live[0])
+
+
+@pytest.mark.parametrize("mode", ["extended", "LLL"])
+def test_real_ldapsearch_export_without_final_newline_is_complete(slapd, live, tmp_path, mode):
+    """ldapsearch's own output, default and -LLL, with its final line ending(s) removed: every entry is read.
+    Cut inside the last entry's objectGUID it is truncated: the trailer is missing, or the value cannot be whole."""
+    args = ("-LLL",) if mode == "LLL" else ()
+    export = slapd.ldapsearch(*args, "-b", BASE_DN, "-E", "pr=500/noprompt", USER_FILTER, *BASE_ATTRIBUTES)
+    path = tmp_path / "export.ldif"
+    path.write_bytes(export.rstrip(b"\n"))
+    assert not path.read_bytes().endswith(b"\n")
+    assert sorted((r["dn"], r["attributes"]) for r in read_ldif(path)) == sorted(
+        (r["dn"], r["attributes"]) for r in live[0])
+
+    path.write_bytes(export[: export.rindex(b"objectGUID:: ") + len(b"objectGUID:: ") + 5])
+    with pytest.raises(InputError, match="ends in the middle of a line"):
+        list(read_ldif(path))
+    if mode == "extended":  # cut between lines, before the last page's trailer: only the trailer can tell
+        path.write_bytes(export[: export.rindex(b"# search result")].rstrip(b"\n"))
+        with pytest.raises(InputError, match="'result:' line"):
+            list(read_ldif(path))
 
 
 def test_mattermost_ldap_attributes_are_requested(slapd):
