@@ -181,12 +181,12 @@ def _live_sources(stack: contextlib.ExitStack, entra, ldap: LdapOptions, matterm
         users_source = LiveSource("Mattermost PostgreSQL database (read-only)", lambda _config: iter_db_users(
             mattermost_dsn))
     if ldap.url:
-        from reconcile.sources.ldap_live import iter_ldap_entries, ldap_settings
+        from reconcile.sources.ldap_live import LdapSearch, ldap_settings
 
         def entries(config: dict | None):
             settings = ldap_settings(ldap.url, base_dn=ldap.base_dn, user_filter=ldap.user_filter,
                                      insecure=ldap.insecure, environ=os.environ, mattermost_config=config)
-            return iter_ldap_entries(settings)
+            return LdapSearch(settings)
 
         note = "plain LDAP without TLS (--ldap-insecure): credentials and data crossed the network unencrypted" \
             if ldap.insecure else None

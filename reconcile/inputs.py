@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import duckdb
 
@@ -58,6 +59,18 @@ class InputInfo:
     rows: int | None = None
     note: str | None = None
     failed: bool = False  # the source was there but extraction failed: the run is partial
+
+
+@runtime_checkable
+class DescribedRecords(Protocol):
+    """Records that can describe what was read (the live LDAP search, an LDIF export): ``note()`` goes into
+    the input's note, ``empty_message()`` is the failure when there were none (known only once read)."""
+
+    def __iter__(self) -> Iterator[dict]: ...
+
+    def note(self) -> str | None: ...
+
+    def empty_message(self) -> str: ...
 
 
 EntraLoader = Callable[[duckdb.DuckDBPyConnection, dict | None], list[InputInfo]]
@@ -250,6 +263,8 @@ def _load_ldap(con: duckdb.DuckDBPyConnection, input_dir: Path, config: dict | N
     id_attribute = settings.get("IdAttribute") if isinstance(settings, dict) else None
     count = load_rows(con, "ldap_users", staging.LDAP_USER_COLUMNS,
                       staging.ldap_user_rows(entries, id_attribute or None))
+    if isinstance(entries, DescribedRecords):  # what was searched: shown, so a wrong base or filter is visible
+        note = "; ".join(part for part in (entries.note(), note) if part) or None
     _reject_duplicates(con, "ldap_users", "lower(dn)", where, "DN")
     return InputInfo("ldap", True, where, count, note)
 
