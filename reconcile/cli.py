@@ -130,6 +130,9 @@ def audit_command(ctx: click.Context, input_dir: Path | None, sample: bool, outp
     except duckdb.IOException as exc:
         err.print(f"[bold red]error:[/] cannot open the store: {exc}", highlight=False, soft_wrap=True)
         ctx.exit(ExitCode.INPUT_ERROR)
+    for info in result.inputs:  # a partial run says why on stderr, even with --quiet: it is not a clean result
+        if info.failed:
+            err.print(f"[bold yellow]source failed:[/] {info.name}: {info.note}", highlight=False, soft_wrap=True)
     if not quiet:
         from reconcile.report.console import print_summary
 
