@@ -192,16 +192,20 @@ def test_live_ldap_with_empty_user_filter_reads_what_mattermost_syncs(tmp_path, 
     assert note in " ".join(result.stdout.split()), "the console shows the filter too"
 
 
-def test_graph_tenant_with_no_users_is_a_failed_source(tmp_path):
+@pytest.mark.parametrize(("options", "call"), [((), "GET /users"), (("--incremental",), "GET /users/delta")],
+                         ids=["full", "incremental"])
+def test_graph_tenant_with_no_users_is_a_failed_source(tmp_path, options, call):
     from fake_graph import DEFAULT_TOKEN, FakeGraph
 
     export = _tenant(entra=None, config=config(IntuneSettings={"ClientId": "not-a-guid"})).write(tmp_path / "mm")
     out = tmp_path / "out"
     with FakeGraph.with_users([]) as graph:
         env = {"RECONCILE_ENTRA_ACCESS_TOKEN": DEFAULT_TOKEN, "RECONCILE_GRAPH_BASE_URL": graph.base_url}
-        result = _audit(export, out, "--entra", "graph", env=env)
+        result = _audit(export, out, "--entra", "graph", *options, env=env)
     summary = _assert_failed(result, out, ["entra_users", "entra_licenses"],
-                             "Microsoft Graph GET /users returned no users; a tenant always has users")
+                             f"Microsoft Graph {call} returned no users; a tenant always has users")
+    with duckdb.connect(str(out.parent / "store.duckdb"), read_only=True) as store:
+        assert store.execute("SELECT count(*) FROM graph_delta_state").fetchall() == [(0,)], "no delta link kept"
     assert {i["name"]: i for i in summary["inputs"]}["entra_users"]["file"] == "Microsoft Graph"
 
 
