@@ -162,6 +162,9 @@ def audit_command(ctx: click.Context, input_dir: Path | None, sample: str | None
     except Exception as exc:  # a bug: never exit 1 ("findings"), which a scheduler reads as a good run
         _internal_error(err, exc, verbose)
         ctx.exit(ExitCode.INTERNAL_ERROR)
+    for info in result.inputs:  # a partial run says why on stderr, even with --quiet: it is not a clean result
+        if info.failed:
+            err.print(f"[bold yellow]source failed:[/] {info.name}: {info.note}", highlight=False, soft_wrap=True)
     if not quiet:
         from reconcile.report.console import print_summary
 
@@ -225,12 +228,12 @@ def _live_sources(stack: contextlib.ExitStack, entra, ldap: LdapOptions, matterm
         users_source = LiveSource("Mattermost PostgreSQL database (read-only)", lambda _config: iter_db_users(
             mattermost_dsn))
     if ldap.url:
-        from reconcile.sources.ldap_live import iter_ldap_entries, ldap_settings
+        from reconcile.sources.ldap_live import LdapSearch, ldap_settings
 
         def entries(config: dict | None):
             settings = ldap_settings(ldap.url, base_dn=ldap.base_dn, user_filter=ldap.user_filter,
                                      insecure=ldap.insecure, environ=os.environ, mattermost_config=config)
-            return iter_ldap_entries(settings)
+            return LdapSearch(settings)
 
         note = "plain LDAP without TLS (--ldap-insecure): credentials and data crossed the network unencrypted" \
             if ldap.insecure else None

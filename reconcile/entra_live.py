@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from reconcile import staging
-from reconcile.errors import SourceError
+from reconcile.errors import EmptySourceError, SourceError
 from reconcile.identifiers import MAM_APP_ID, MOBILE_CLIENT_IDS, parse_guid
 from reconcile.inputs import (
     InputInfo,
@@ -104,8 +104,16 @@ def _load_policies(con: duckdb.DuckDBPyConnection, source: GraphSource) -> Input
     return InputInfo("intune_policies", True, f"{GRAPH}: iosManagedAppProtections", count)
 
 
+def _no_users(call: str) -> EmptySourceError:
+    """A tenant always has users: none means the credentials reach another tenant or cloud than meant."""
+    return EmptySourceError(f"{GRAPH} {call} returned no users; a tenant always has users: check which tenant "
+                            "the credentials belong to and RECONCILE_GRAPH_BASE_URL", GRAPH)
+
+
 def _load_users(con: duckdb.DuckDBPyConnection, source: GraphSource) -> list[InputInfo]:
     count = load_entra_users(con, source.users())
+    if count == 0:
+        raise _no_users("GET /users")
     return [InputInfo("entra_users", True, f"{GRAPH}: /users", count),
             InputInfo("entra_licenses", True, f"{GRAPH}: /users assignedPlans", count)]
 
@@ -168,6 +176,8 @@ def _load_users_incremental(con: duckdb.DuckDBPyConnection, source: GraphSource,
             yield rec
 
     count = load_entra_users(con, keep_raw(records))
+    if count == 0:  # never saved as the base of the next round: the run is partial
+        raise _no_users("GET /users/delta" if previous is None else f"/users/delta applied to run {previous[1]}")
     load_rows(con, "entra_user_raw", ("object_id", "raw"), raw_rows)
     if delta.delta_link:
         load_rows(con, "graph_state_pending", ("source_key", "delta_link"), [(pull.source_key, delta.delta_link)])

@@ -41,3 +41,15 @@ class SourceError(ReconcileError):
     """A live source failed after its retry budget (a dropped LDAP connection, a Graph page that
     keeps failing). Not a broken run: the inputs it feeds are marked failed, the rules needing them
     are skipped, and the run is stored as partial (exit 4)."""
+
+
+class EmptySourceError(SourceError):
+    """A source that must hold people returned none (an LDAP search, a Graph tenant, a Mattermost server,
+    or an export file of one of them). Zero people is never a real directory or tenant: it is a wrong base
+    DN, filter, server or file, so the source counts as read but failed (a partial run), never as a
+    population that happens to be empty, which would silently turn every finding about it into a pass.
+    ``file`` says where it was read (the export's name, the server's URL)."""
+
+    def __init__(self, message: str, file: str | None = None):
+        super().__init__(message)
+        self.file = file

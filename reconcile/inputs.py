@@ -11,16 +11,17 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import duckdb
 
 from reconcile import identifiers as ids
 from reconcile import staging
-from reconcile.errors import InputError, SourceError
+from reconcile.errors import EmptySourceError, InputError, SourceError
 from reconcile.paths import sql_dir
 from reconcile.sources import app_registration
 from reconcile.sources.entra_files import read_entra_users_csv, read_graph_users
-from reconcile.sources.ldif import read_ldif
+from reconcile.sources.ldif import LdifExport
 from reconcile.sources.mattermost_files import read_json_object, read_mattermost_users
 from reconcile.sources.tokens import SIGNATURE_NOTE, read_tokens
 from reconcile.store import load_rows, scalar
@@ -65,6 +66,18 @@ class InputInfo:
     rows: int | None = None
     note: str | None = None
     failed: bool = False  # the source was there but extraction failed: the run is partial
+
+
+@runtime_checkable
+class DescribedRecords(Protocol):
+    """Records that can describe what was read (the live LDAP search, an LDIF export): ``note()`` goes into
+    the input's note, ``empty_message()`` is the failure when there were none (known only once read)."""
+
+    def __iter__(self) -> Iterator[dict]: ...
+
+    def note(self) -> str | None: ...
+
+    def empty_message(self) -> str: ...
 
 
 EntraLoader = Callable[[duckdb.DuckDBPyConnection, dict | None], list[InputInfo]]
@@ -211,6 +224,11 @@ def _load_entra(con: duckdb.DuckDBPyConnection, input_dir: Path) -> list[InputIn
         missing = f"no {ENTRA_USERS_JSON} or {ENTRA_USERS_CSV}"
         return [InputInfo("entra_users", False, note=missing), InputInfo("entra_licenses", False, note=missing)]
     count = load_entra_users(con, records)
+    if count == 0:  # a tenant always has users: this is the wrong file, or an export that went wrong
+        expected = ("Graph's GET /v1.0/users output" if file == ENTRA_USERS_JSON
+                    else "the Entra admin center's Download users CSV")
+        return failed_inputs(con, ("entra_users", "entra_licenses"), ("entra_users", "entra_other_mails"),
+                             EmptySourceError(f"{file} holds no users; expected {expected}", file))
     _reject_duplicates(con, "entra_users", "object_id_norm", file, "Entra objectId")
     with_plans = scalar(con, "SELECT count(*) FROM temp.entra_users WHERE intune_plan_status IS NOT NULL")
     licenses = InputInfo("entra_licenses", with_plans > 0, file if with_plans else None,
@@ -246,6 +264,11 @@ def _load_mm_users(con: duckdb.DuckDBPyConnection, input_dir: Path, live: LiveSo
             return InputInfo("mattermost_users", False, note=f"no {MM_USERS}")
         where, records, note = MM_USERS, read_mattermost_users(path), None
     count = load_rows(con, "mm_users", staging.MM_USER_COLUMNS, staging.mm_user_rows(records))
+    if count == 0:  # a server has at least the admin who set it up
+        problem = (f"{MM_USERS} holds no users; expected mmctl user list --all --json output" if source is None
+                   else f"{where} returned no users; expected every Mattermost account (a server has at least "
+                        "its system admin): check that it is the right server")
+        raise EmptySourceError(problem, where)
     _reject_duplicates(con, "mm_users", "id", where, "Mattermost user id")
     return InputInfo("mattermost_users", True, where, count, note)
 
@@ -274,13 +297,38 @@ def _load_ldap(con: duckdb.DuckDBPyConnection, input_dir: Path, config: dict | N
         path = input_dir / LDAP_LDIF
         if not path.is_file():
             return InputInfo("ldap", False, note=f"no {LDAP_LDIF}")
-        where, entries, note = LDAP_LDIF, read_ldif(path), None
+        where, entries, note = LDAP_LDIF, LdifExport(path), None
     settings = (config or {}).get("LdapSettings")
     id_attribute = settings.get("IdAttribute") if isinstance(settings, dict) else None
     count = load_rows(con, "ldap_users", staging.LDAP_USER_COLUMNS,
                       staging.ldap_user_rows(entries, id_attribute or None))
+    if isinstance(entries, DescribedRecords):  # what was searched: shown, so a wrong base or filter is visible
+        note = "; ".join(part for part in (entries.note(), note) if part) or None
+    if count == 0:
+        problem = entries.empty_message() if isinstance(entries, DescribedRecords) else f"{where} returned no entries"
+        used = _ldap_in_use(con, config)
+        if used:
+            raise EmptySourceError(f"{problem}; LDAP counts as in use: {used}", where)
+        return InputInfo("ldap", True, where, 0, f"{problem}; not a failure: LDAP is not enabled in the "
+                                                 "Mattermost config and no Mattermost account signs in with ldap")
     _reject_duplicates(con, "ldap_users", "lower(dn)", where, "DN")
     return InputInfo("ldap", True, where, count, note)
+
+
+def _ldap_in_use(con: duckdb.DuckDBPyConnection, config: dict | None) -> str | None:
+    """Why an LDAP source with no entries is a failed one, or None when LDAP is known to be unused.
+
+    Without the config nobody can tell, and an export given on purpose is meant to hold the directory.
+    """
+    if config is None:
+        return "no Mattermost config says otherwise"
+    settings = config.get("LdapSettings")
+    if isinstance(settings, dict) and str(settings.get("Enable")).lower() == "true":
+        return "LdapSettings.Enable is true"
+    accounts = scalar(con, "SELECT count(*) FROM temp.mm_users WHERE lower(auth_service) = 'ldap'")
+    if accounts:
+        return f"{accounts} Mattermost account(s) sign in with ldap"
+    return None
 
 
 def _load_saml(con: duckdb.DuckDBPyConnection, input_dir: Path, config: dict | None) -> list[InputInfo]:
@@ -431,11 +479,16 @@ def load_intune_policies(con: duckdb.DuckDBPyConnection, records: Iterable[dict]
 
 def failed_inputs(con: duckdb.DuckDBPyConnection, names: Iterable[str], tables: Iterable[str],
                   exc: SourceError, file: str | None = None) -> list[InputInfo]:
-    """A live source failed: empty the tables it fed (no findings from half a source) and mark its
-    inputs failed, so the rules needing them are skipped and the run is partial."""
+    """A source failed (a live read that broke, or a source with no people in it): empty the tables it fed
+    (no findings from half a source) and mark its inputs failed, so the rules needing them are skipped and
+    the run is partial. Failed is not absent: the source was there and was read."""
     for table in tables:
         con.execute(f"DELETE FROM temp.{table}")
-    return [InputInfo(name, False, file, None, f"extraction failed: {exc}", failed=True) for name in names]
+    if isinstance(exc, EmptySourceError):
+        note, file = str(exc), file or exc.file
+    else:
+        note = f"extraction failed: {exc}"
+    return [InputInfo(name, False, file, None, note, failed=True) for name in names]
 
 
 def _reject_duplicates(con: duckdb.DuckDBPyConnection, table: str, key: str, file: str, what: str) -> None:

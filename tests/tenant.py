@@ -54,6 +54,14 @@ def mm_user(n: int, name: str | None = None, auth_data: str | None = None, auth_
     return user
 
 
+def mm_admin() -> dict:
+    """The email/password system admin who set the server up: every server has one, and it is nobody's
+    Entra account. A tenant whose people have no Mattermost accounts yet still has this one (a users export
+    with no accounts at all is a failed source)."""
+    return mm_user(900, name="sysadmin", auth_service="", auth_data="", email="sysadmin@chat.contoso.com",
+                   roles="system_admin system_user")
+
+
 def config(auth_service: str = "saml", **sections) -> dict:
     """A config.json that passes every config rule; override whole sections with keyword args."""
     doc = {

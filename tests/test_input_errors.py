@@ -67,8 +67,11 @@ def _breakers():
          ["ldap_users.ldif", "line 1", "msDS-aadObjectId", "expected a GUID"]),
         ("objectguid wrong length", write("ldap_users.ldif", "dn: CN=A,DC=contoso,DC=com\nobjectGUID:: AAEC\n\n"),
          ["ldap_users.ldif", "objectGUID", "16 bytes"]),
-        ("truncated ldif", write("ldap_users.ldif", "dn: CN=A,DC=contoso,DC=com\nuserPrincipalName: a@con"),
-         ["ldap_users.ldif", "truncated"]),
+        ("truncated ldif", write("ldap_users.ldif", "dn: CN=A,DC=contoso,DC=com\nobjectGUID:: Hrz/HqNKnU+lC"),
+         ["ldap_users.ldif", "line 2", "truncated"]),
+        ("ldif cut before its trailer", write("ldap_users.ldif", "# extended LDIF\n#\n\ndn: CN=A,DC=contoso,DC=com\n"
+                                              "cn: A\n\n# search result\nsearch: 2"),
+         ["ldap_users.ldif", "'result:' line", "truncated"]),
         ("size limited ldapsearch", write("ldap_users.ldif",
          "# extended LDIF\n#\n\ndn: CN=A,DC=contoso,DC=com\ncn: A\n\n# search result\nsearch: 2\n"
          "result: 4 Size limit exceeded\n\n"), ["ldap_users.ldif", "Size limit exceeded"]),

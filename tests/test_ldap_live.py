@@ -29,13 +29,13 @@ from ldap_server import (
 )
 
 import reconcile.sources.ldap_live as ldap_live
-from reconcile.errors import ExitCode
+from reconcile.errors import ExitCode, InputError
 from reconcile.identifiers import guid_windows
 from reconcile.sources.ldap_live import (
     BASE_ATTRIBUTES,
-    DEFAULT_USER_FILTER,
     LdapAuthError,
     LdapConfigError,
+    LdapSearch,
     LdapSettings,
     LdapSourceError,
     connect_ldap,
@@ -187,6 +187,71 @@ def test_live_records_equal_an_ldif_export(slapd, live, tmp_path):
     from_file = list(read_ldif(tmp_path / "export.ldif"))
     assert len(from_file) == USER_COUNT
     assert comparable(from_file) == comparable(live[0])
+
+
+@pytest.mark.parametrize("mode", ["extended", "LLL"])
+def test_real_ldapsearch_export_without_final_newline_is_complete(slapd, live, tmp_path, mode):
+    """ldapsearch's own output, default and -LLL, with its final line ending(s) removed: every entry is read.
+    Cut inside the last entry's objectGUID it is truncated: the trailer is missing, or the value cannot be whole."""
+    args = ("-LLL",) if mode == "LLL" else ()
+    export = slapd.ldapsearch(*args, "-b", BASE_DN, "-E", "pr=500/noprompt", USER_FILTER, *BASE_ATTRIBUTES)
+    path = tmp_path / "export.ldif"
+    path.write_bytes(export.rstrip(b"\n"))
+    assert not path.read_bytes().endswith(b"\n")
+    assert sorted((r["dn"], r["attributes"]) for r in read_ldif(path)) == sorted(
+        (r["dn"], r["attributes"]) for r in live[0])
+
+    path.write_bytes(export[: export.rindex(b"objectGUID:: ") + len(b"objectGUID:: ") + 5])
+    with pytest.raises(InputError, match="ends in the middle of a line"):
+        list(read_ldif(path))
+    if mode == "extended":  # cut between lines, before the last page's trailer: only the trailer can tell
+        path.write_bytes(export[: export.rindex(b"# search result")].rstrip(b"\n"))
+        with pytest.raises(InputError, match="'result:' line"):
+            list(read_ldif(path))
+
+
+SYNC_SETTINGS = {"BaseDN": BASE_DN, "UserFilter": "", "IdAttribute": "msDS-aadObjectId",
+                 "LoginIdAttribute": "sAMAccountName", "EmailAttribute": "mail"}
+
+
+def _settings_from(slapd: Slapd, **ldap_settings_block) -> LdapSettings:
+    return ldap_settings(slapd.url, base_dn=None, user_filter=None, insecure=True, page_size=500,
+                         environ={"RECONCILE_LDAP_BIND_DN": READER_DN, "RECONCILE_LDAP_PASSWORD": READER_PASSWORD},
+                         mattermost_config={"LdapSettings": ldap_settings_block})
+
+
+def test_empty_user_filter_reads_the_entries_mattermost_can_sync(slapd, loaded):
+    """UserFilter empty (Mattermost's default): the entries with the email, login id and id attributes. This
+    directory is inetOrgPerson, not AD: the AD-only filter the audit used to default to matches nothing here."""
+    settings = _settings_from(slapd, **SYNC_SETTINGS)
+    assert settings.user_filter == "(&(mail=*)(sAMAccountName=*)(msDS-aadObjectId=*))"
+    records = by_sam(iter_ldap_entries(settings))
+    syncable = {u.sam for u in loaded.users if u.aad and u.mails}
+    assert set(records) == syncable and len(syncable) < USER_COUNT  # those lacking the id attribute are not read
+    assert all("msds-aadobjectid" in r["attributes"] for r in records.values())
+
+    old_ad_default = "(&(objectCategory=person)(objectClass=user))"
+    assert list(iter_ldap_entries(plain_settings(slapd, user_filter=old_ad_default))) == []
+
+    plain = _settings_from(slapd, BaseDN=BASE_DN, IdAttribute="uid", LoginIdAttribute="uid", EmailAttribute="mail")
+    assert plain.user_filter == "(&(mail=*)(uid=*))"  # uid named twice, asked for once
+    assert set(by_sam(iter_ldap_entries(plain))) == {u.sam for u in loaded.users if u.mails}
+
+
+def test_user_filter_of_the_config_wins_over_the_built_one(slapd):
+    settings = _settings_from(slapd, **{**SYNC_SETTINGS, "UserFilter": "sAMAccountName=user0000*"})
+    assert (settings.user_filter, settings.filter_source) == ("(sAMAccountName=user0000*)",
+                                                              "taken from LdapSettings.UserFilter")
+    assert len(list(iter_ldap_entries(settings))) == 10
+
+
+def test_no_sync_attributes_reads_every_entry_and_says_so(slapd):
+    settings = _settings_from(slapd, BaseDN=BASE_DN)
+    assert settings.user_filter == "(objectClass=*)"
+    assert settings.filter_source == ("set to match every entry, as UserFilter is empty and LdapSettings names none "
+                                      "of EmailAttribute, LoginIdAttribute, IdAttribute")
+    assert LdapSearch(settings).note() == f'base DN "{BASE_DN}", filter "(objectClass=*)" ({settings.filter_source})'
+    assert len(list(LdapSearch(settings))) == USER_COUNT + 5  # and the base, two OUs, two service accounts
 
 
 def test_mattermost_ldap_attributes_are_requested(slapd):
@@ -341,13 +406,16 @@ def test_settings_default_from_mattermost_ldap_settings():
     settings = ldap_settings("ldaps://dc1.corp.contoso.com", base_dn=None, user_filter=None, insecure=False,
                              environ=ENV, mattermost_config=config)
     assert settings.base_dn == "DC=corp,DC=contoso,DC=com"
-    assert settings.user_filter == DEFAULT_USER_FILTER
+    assert settings.user_filter == "(&(mail=*)(userPrincipalName=*)(msDS-aadObjectId=*))"  # never objectCategory
+    assert settings.filter_source == ("built from LdapSettings EmailAttribute, LoginIdAttribute, IdAttribute, "
+                                      "as UserFilter is empty")
     assert settings.attributes == BASE_ATTRIBUTES and settings.page_size == 1000
     assert settings.bind_dn == ENV["RECONCILE_LDAP_BIND_DN"] and settings.ca_file is None
     assert "pa55word" not in repr(settings)
     options = ldap_settings("ldap://dc1", base_dn="OU=Staff,DC=corp", user_filter="objectClass=user", insecure=True,
                             environ=ENV, mattermost_config=config)
     assert (options.base_dn, options.user_filter) == ("OU=Staff,DC=corp", "(objectClass=user)")
+    assert options.filter_source == "given with --ldap-filter"
 
 
 def test_missing_values_name_every_place_tried(tmp_path):

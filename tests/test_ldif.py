@@ -10,7 +10,7 @@ import pytest
 
 from reconcile.errors import InputError
 from reconcile.identifiers import directory_guid, guid_windows
-from reconcile.sources.ldif import read_ldif
+from reconcile.sources.ldif import LdifExport, read_ldif
 
 ADA_GUID_BYTES = bytes.fromhex("1ebcff1ea34a9d4fa508d4d81f1f5873")
 NUNEZ_DN = r"CN=Núñez\, Ana María,OU=Engineering and Research,OU=Staff,DC=corp,DC=contoso,DC=com"
@@ -268,6 +268,68 @@ def test_file_cut_mid_line_is_truncated(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(("text", "crlf"), [(LDAPSEARCH_EXTENDED, False), (LDAPSEARCH_LLL, False), (LDIFDE, True)],
+                         ids=["ldapsearch", "ldapsearch-LLL", "ldifde"])
+def test_complete_export_without_final_newline_is_accepted(tmp_path: Path, text: str, crlf: bool) -> None:
+    """ldifde and hand edits leave the last line without its line ending; the export is still whole."""
+    complete = read(write(tmp_path, text, crlf=crlf))
+    (tmp_path / "export.ldif").unlink()
+    unterminated = read(write(tmp_path, text.rstrip("\n"), crlf=crlf))
+    assert unterminated == complete and len(complete) >= 2
+
+
+def test_lone_carriage_return_at_the_end_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "export.ldif"
+    path.write_bytes(LDIFDE.rstrip("\n").replace("\n", "\r\n").encode() + b"\r")
+    assert [e["dn"] for e in read(path)] == [e["dn"] for e in read(write(tmp_path, LDIFDE))]
+
+
+@pytest.mark.parametrize(("tail", "line"), [
+    ("objectGUID:: ASNFZ4mrze8BI0V", 11),                   # base64 of impossible length
+    ("objectGUID:: ASNFZ4mrze8BI0VniavN7w=", 11),           # padding cut short
+    ("objectGUID:: ASNFZ4mrze8B\n I0VniavN7w=", 12),        # a folded value cut in its continuation
+    ("userPrincipalNa", 11),                                 # the attribute name, before its colon
+    ("displayName: Ana N\u00fa\u00f1".encode()[:-1].decode("latin-1"), 11),  # inside a UTF-8 sequence
+], ids=["base64-length", "base64-padding", "continuation", "name", "utf-8"])
+def test_export_cut_in_its_last_line_is_truncated(tmp_path: Path, tail: str, line: int) -> None:
+    """Without its line ending, a last line that does not parse was cut there, whatever else is wrong with it."""
+    head = LDAPSEARCH_LLL[: LDAPSEARCH_LLL.index("description:")]
+    path = tmp_path / "export.ldif"
+    path.write_bytes(head.encode() + tail.encode("latin-1"))
+    assert error(path) == f"export.ldif: line {line}: the file ends in the middle of a line; the export looks truncated"
+
+
+def test_unterminated_last_line_is_judged_alone(tmp_path: Path) -> None:
+    """A broken line before the unterminated last one is reported as what it is, not as a cut."""
+    message = error(write(tmp_path, "dn: CN=x\ncn:: not base64!\ncn: x"))
+    assert message.startswith("export.ldif: line 2, entry CN=x: expected base64")
+
+
+@pytest.mark.parametrize("tail", ["# search result\n", "# search result\nsearch: 2\n", "# search result\nsearch: 2"],
+                         ids=["header-only", "no-result-line", "no-result-line-unterminated"])
+def test_search_result_without_its_result_line_is_truncated(tmp_path: Path, tail: str) -> None:
+    """The trailer's header promises a 'result:' line; an export cut before it is incomplete, even without the
+    '# extended LDIF' header that announces the trailer."""
+    text = LDAPSEARCH_EXTENDED
+    body = text[text.index("# Ada Lovelace"): text.index("# search result")]
+    message = error(write(tmp_path, body + tail))
+    assert "export.ldif: end of file" in message and "'result:' line" in message and "truncated" in message
+
+
+def test_empty_export_names_what_ldapsearch_searched(tmp_path: Path) -> None:
+    header = LDAPSEARCH_EXTENDED[: LDAPSEARCH_EXTENDED.index("# Ada Lovelace")]
+    export = LdifExport(write(tmp_path, header + "# search result\nsearch: 2\nresult: 0 Success\n\n# numEntries: 0\n"),
+                        "ldap_users.ldif")
+    assert list(export) == []
+    assert export.empty_message() == (
+        'ldap_users.ldif holds no entries (ldapsearch base "OU=Staff,DC=corp,DC=contoso,DC=com", filter '
+        '"(&(objectCategory=person)(objectClass=user))"); expected the users Mattermost syncs')
+    (tmp_path / "export.ldif").unlink()
+    bare = LdifExport(write(tmp_path, ""), "ldap_users.ldif")
+    assert list(bare) == []
+    assert bare.empty_message() == "ldap_users.ldif holds no entries; expected the users Mattermost syncs"
+
+
 def test_entries_stream_before_a_later_error(tmp_path: Path) -> None:
     path = write(tmp_path, "dn: CN=first\ncn: first\n\ndn: CN=second\ncn:: not base64!\n")
     entries = read_ldif(path)
@@ -355,6 +417,7 @@ def test_change_file_is_rejected(tmp_path: Path, text: str, where: str) -> None:
 
 
 def test_empty_and_comment_only_files_yield_nothing(tmp_path: Path) -> None:
+    """No entries is not an error of the file; the caller fails the source (see test_empty_sources.py)."""
     assert read(write(tmp_path, "")) == []
     assert read(write(tmp_path, "\n\n")) == []
     assert read(write(tmp_path, "# nothing exported yet\n# continued\n comment fold\n")) == []

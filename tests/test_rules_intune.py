@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from tenant import Tenant, entra_user, oid
+from tenant import Tenant, entra_user, mm_admin, oid
 
 from reconcile.audit import run_audit
 from reconcile.errors import InputError
@@ -38,10 +38,12 @@ def member(n: int) -> dict:
 
 
 def run(tmp_path, policies: list[dict], groups: dict[str, list[int]], **options):
-    # Nobody has a Mattermost account yet (SAML), so every targeted person is USER_SAML_UNPROVISIONED
-    # and has a readiness row: both say exactly who was targeted. user5 has no Intune licence.
+    # Nobody but the admin has a Mattermost account yet (SAML), so every targeted person is
+    # USER_SAML_UNPROVISIONED and has a readiness row: both say exactly who was targeted. user5 has no
+    # Intune licence.
     people = [entra_user(n) for n in range(1, 5)] + [entra_user(5, assignedPlans=[])]
-    tenant = Tenant(entra=people, mattermost=[], groups={g: [member(n) for n in ns] for g, ns in groups.items()})
+    tenant = Tenant(entra=people, mattermost=[mm_admin()],
+                    groups={g: [member(n) for n in ns] for g, ns in groups.items()})
     export = tenant.write(tmp_path / "export")
     (export / "intune_ios_app_protections.json").write_text(json.dumps({"value": policies}))
     from tenant import load_outcome

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from tenant import INTUNE_PLAN, Tenant, audit, config, entra_user, mm_id, mm_user, oid
+from tenant import INTUNE_PLAN, Tenant, audit, config, entra_user, mm_admin, mm_id, mm_user, oid
 
 GROUP_A = "0a0a0a0a-0000-4000-8000-00000000000a"
 GROUP_B = "0b0b0b0b-0000-4000-8000-00000000000b"
@@ -34,7 +34,7 @@ def email_account(n: int, name: str, **overrides) -> dict:
 
 def test_without_groups_every_enabled_member_is_targeted(tmp_path):
     people = [entra_user(1), entra_user(2, userType="Guest"), entra_user(3, accountEnabled=False)]
-    outcome = audit(Tenant(entra=people), tmp_path)
+    outcome = audit(Tenant(entra=people, mattermost=[mm_admin()]), tmp_path)
     assert [r["entra_object_id"] for r in outcome.readiness] == [oid(1)]
     assert [f["entra_object_id"] for f in outcome.rule("USER_SAML_UNPROVISIONED")] == [oid(1)]
     assert "every enabled Member user" in outcome.result.summary["targeting"]
@@ -43,7 +43,7 @@ def test_without_groups_every_enabled_member_is_targeted(tmp_path):
 def test_with_groups_the_union_of_members_is_targeted(tmp_path):
     people = [entra_user(1), entra_user(2, userType="Guest"), entra_user(3), entra_user(4, accountEnabled=False)]
     groups = {GROUP_A: [member(1)], GROUP_B: [member(2), member(1), member(4)]}
-    outcome = audit(Tenant(entra=people, groups=groups), tmp_path)
+    outcome = audit(Tenant(entra=people, mattermost=[mm_admin()], groups=groups), tmp_path)
     # the guest in a policy group is targeted; user 3 (in no group) and disabled user 4 are not
     assert sorted(r["entra_object_id"] for r in outcome.readiness) == [oid(1), oid(2)]
     assert sorted(f["entra_object_id"] for f in outcome.rule("USER_SAML_UNPROVISIONED")) == [oid(1), oid(2)]

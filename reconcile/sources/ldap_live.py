@@ -45,9 +45,10 @@ from reconcile.errors import ExitCode, ReconcileError, SourceError
 
 DEFAULT_PAGE_SIZE = 1000  # AD's default MaxPageSize: a larger page is silently cut to it
 BASE_ATTRIBUTES = ("msDS-aadObjectId", "objectGUID", "userPrincipalName", "mail", "sAMAccountName")
-# What AD tools search for "users" when Mattermost's LdapSettings.UserFilter is empty: person objects of
-# class user (computer accounts are class user too, but not category person).
-DEFAULT_USER_FILTER = "(&(objectCategory=person)(objectClass=user))"
+# The LdapSettings attributes without which Mattermost cannot make an account of an entry; with an empty
+# UserFilter the entries carrying all of them are the ones it can sync (see _user_filter).
+SYNC_ATTRIBUTE_SETTINGS = ("EmailAttribute", "LoginIdAttribute", "IdAttribute")
+EVERY_ENTRY_FILTER = "(objectClass=*)"
 
 ENV_BIND_DN = "RECONCILE_LDAP_BIND_DN"
 ENV_PASSWORD = "RECONCILE_LDAP_PASSWORD"
@@ -123,6 +124,32 @@ class LdapSettings:
     insecure: bool = False  # plain LDAP, no TLS: only when explicitly asked; the caller reports it
     page_size: int = DEFAULT_PAGE_SIZE
     attributes: tuple[str, ...] = BASE_ATTRIBUTES
+    filter_source: str = "set directly"  # where user_filter came from, for the report (ldap_settings says)
+
+
+@dataclass(frozen=True)
+class LdapSearch:
+    """The search the audit makes, as the records it yields and the words the report uses for it.
+
+    Iterating runs :func:`iter_ldap_entries`. ``note`` names the base DN and the filter with where the filter
+    came from, so a reader of the report can tell an audit of the wrong part of the directory from a
+    directory in trouble; ``empty_message`` is the failure when the search matched nothing.
+    """
+
+    settings: LdapSettings
+
+    def __iter__(self) -> Iterator[dict]:
+        return iter_ldap_entries(self.settings)
+
+    def note(self) -> str:
+        return (f'base DN "{self.settings.base_dn}", filter "{self.settings.user_filter}" '
+                f"({self.settings.filter_source})")
+
+    def empty_message(self) -> str:
+        return (f"LDAP search of {_server_name(self.settings.url)} returned no entries (base DN "
+                f'"{self.settings.base_dn}", filter "{self.settings.user_filter}"); expected the users Mattermost '
+                "syncs: check the base DN, the filter and the bind account's read rights; the filter was "
+                f"{self.settings.filter_source}")
 
 
 def ldap_settings(
@@ -147,9 +174,7 @@ def ldap_settings(
     base = _text(base_dn) or _text(block.get("BaseDN"))
     if not base:
         raise LdapConfigError(f"no LDAP base DN: tried --ldap-base-dn and {where.format('BaseDN')}")
-    filter_text = _text(user_filter) or _text(block.get("UserFilter")) or DEFAULT_USER_FILTER
-    if not filter_text.startswith("("):  # AD tools accept a bare "objectClass=user"; RFC 4515 wants parentheses
-        filter_text = f"({filter_text})"
+    filter_text, filter_source = _user_filter(user_filter, block)
 
     bind_dn = _text(environ.get(ENV_BIND_DN)) or _text(block.get("BindUsername"))
     if not bind_dn:
@@ -163,6 +188,7 @@ def ldap_settings(
         url=url.strip(),
         base_dn=base,
         user_filter=filter_text,
+        filter_source=filter_source,
         bind_dn=bind_dn,
         password=_password(environ, bind_dn),
         ca_file=ca_file,
@@ -497,6 +523,33 @@ def _ldap_block(config: dict | None) -> dict:
 
 def _text(value: Any) -> str | None:
     return (value.strip() or None) if isinstance(value, str) else None
+
+
+def _user_filter(option: str | None, block: dict) -> tuple[str, str]:
+    """The search filter, and where it came from: --ldap-filter, else LdapSettings.UserFilter, else built.
+
+    UserFilter is empty by default, and what Mattermost's sync then searches is in its closed-source LDAP
+    code. What is certain is that it cannot make an account of an entry lacking the email, login id or id
+    attribute, so the entries carrying all three are the ones it can sync. That works on any directory:
+    AD's ``objectCategory=person`` is unknown to OpenLDAP and others, where such a filter matches nothing.
+    """
+    given = _text(option)
+    source = "given with --ldap-filter"
+    if not given:
+        given, source = _text(block.get("UserFilter")), "taken from LdapSettings.UserFilter"
+    if given:  # AD tools accept a bare "objectClass=user"; RFC 4515 wants parentheses
+        return (given if given.startswith("(") else f"({given})"), source
+    present: dict[str, tuple[str, str]] = {}
+    for key in SYNC_ATTRIBUTE_SETTINGS:
+        if name := _text(block.get(key)):
+            present.setdefault(name.lower(), (key, name))  # LDAP names are case-insensitive: each once
+    if not present:
+        return EVERY_ENTRY_FILTER, ("set to match every entry, as UserFilter is empty and LdapSettings names "
+                                    "none of " + ", ".join(SYNC_ATTRIBUTE_SETTINGS))
+    terms = "".join(f"({name}=*)" for _, name in present.values())
+    built = terms if len(present) == 1 else f"(&{terms})"
+    keys = ", ".join(key for key, _ in present.values())
+    return built, f"built from LdapSettings {keys}, as UserFilter is empty"
 
 
 def _attributes(block: dict) -> tuple[str, ...]:

@@ -16,16 +16,20 @@ import base64
 import binascii
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from reconcile.errors import InputError
+
+_T = TypeVar("_T")
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 # RFC 4512 names are letters, digits and '-' (or an OID); '_' tolerates directories that stretch it.
 _NAME_RE = re.compile(rb"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _COOKIE_RE = re.compile(rb"\bcookie=(\S*)")
+_BASE_RE = re.compile(rb"# base <(.*)> with scope \S+")  # ldapsearch's header names what it searched
+_FILTER_RE = re.compile(rb"# filter: (.*\S)")
 _LIMIT_RESULTS = {3, 4, 11}  # timeLimitExceeded, sizeLimitExceeded, adminLimitExceeded
 
 _CHANGE_FILE = "expected an export (ldapsearch or ldifde -f), but this is an LDIF change file"
@@ -33,6 +37,8 @@ _NO_RESULT = (
     "the file starts with ldapsearch's '# extended LDIF' header but does not end with its "
     "'result:' line; the export looks truncated"
 )
+_CUT_RESULT = "ldapsearch's search result has no 'result:' line; the export looks truncated"
+_CUT_LINE = "the file ends in the middle of a line; the export looks truncated"
 _MORE_PAGES = (
     "the last paged-results cookie is not empty, so ldapsearch stopped before the last page; "
     "the export is incomplete"
@@ -44,18 +50,48 @@ def read_ldif(path: Path, display_name: str | None = None) -> Iterator[dict]:
 
     Names are lowercased without options; "_where" points at the entry's dn: line. Entries come out as
     soon as their record ends, so memory is bounded by the largest entry rather than by the file.
-    Anything that is not a complete export raises InputError naming the file and line.
+    Anything that is not a complete export raises InputError naming the file and line. A file with no
+    entries at all yields nothing: whether that is a failure is the caller's call (see LdifExport).
     """
-    file = display_name or path.name
-    with path.open("rb") as raw:
-        yield from _Reader(file).entries(_unfold(_lines(raw, file), file))
+    yield from LdifExport(path, display_name)
 
 
-def _lines(raw: BinaryIO, file: str) -> Iterator[tuple[int, bytes]]:
+class LdifExport:
+    """One export's entries (iterate, as :func:`read_ldif`), and what its ldapsearch header says was searched.
+
+    The header is known once the file has been read, which is when an empty export needs it: an export
+    with no entries is a wrong base DN or filter far more often than an empty directory, and the message
+    for it should name both.
+    """
+
+    def __init__(self, path: Path, display_name: str | None = None):
+        self.path = path
+        self.file = display_name or path.name
+        self.base_dn: str | None = None  # from '# base <...> with scope ...', when ldapsearch wrote one
+        self.search_filter: str | None = None  # from '# filter: ...'
+
+    def __iter__(self) -> Iterator[dict]:
+        reader = _Reader(self.file, self)
+        with self.path.open("rb") as raw:
+            yield from reader.entries(_unfold(_lines(raw, self.file, reader.cut_at), self.file))
+
+    def note(self) -> str | None:
+        return None  # the header describes the export, not the audit; it is shown when it matters (empty)
+
+    def empty_message(self) -> str:
+        searched = [f'{what} "{value}"' for what, value in (("base", self.base_dn), ("filter", self.search_filter))
+                    if value]
+        where = f" (ldapsearch {', '.join(searched)})" if searched else ""
+        return f"{self.file} holds no entries{where}; expected the users Mattermost syncs"
+
+
+def _lines(raw: BinaryIO, file: str, cut_at: Callable[[int], None]) -> Iterator[tuple[int, bytes]]:
     """Numbered lines as UTF-8 bytes without their line ending.
 
     ldifde -u writes UTF-16 with a BOM; every other tool writes UTF-8 (ldifde without -u base64-encodes
-    non-ASCII). Working in bytes keeps base64 values and line numbers exact.
+    non-ASCII). Working in bytes keeps base64 values and line numbers exact. A last line without its line
+    ending is common (ldifde, editors) and says nothing by itself: it is passed on, and ``cut_at`` told its
+    number, so the reader can call it cut if it does not parse.
     """
     head = raw.read(3)
     bom, encoding = next(((b, e) for b, e in _BOMS if head.startswith(b)), (b"", "utf-8"))
@@ -66,12 +102,6 @@ def _lines(raw: BinaryIO, file: str) -> Iterator[tuple[int, bytes]]:
     lineno = 0
     try:
         for lineno, line in enumerate(lines, 1):
-            if not line.endswith(b"\n"):
-                raise InputError(
-                    file,
-                    f"line {lineno}",
-                    "the file ends in the middle of a line; the export looks truncated",
-                )
             if b"\0" in line:
                 raise InputError(
                     file,
@@ -79,6 +109,12 @@ def _lines(raw: BinaryIO, file: str) -> Iterator[tuple[int, bytes]]:
                     "contains NUL bytes; expected UTF-8 text (this looks like UTF-16 without a byte-order "
                     "mark: save the export as UTF-8, or as UTF-16 with a BOM as ldifde -u does)",
                 )
+            if not line.endswith(b"\n"):  # only the last line can lack it
+                line = line.removesuffix(b"\r")
+                if line:  # a lone CR is a line ending cut short, not a line
+                    cut_at(lineno)
+                yield lineno, line
+                return
             yield lineno, line[:-2] if line.endswith(b"\r\n") else line[:-1]
     except UnicodeDecodeError as exc:
         raise InputError(
@@ -120,23 +156,34 @@ def _unfold(lines: Iterable[tuple[int, bytes]], file: str) -> Iterator[tuple[int
 class _Reader:
     """Turns logical lines into entries, remembering what tells a complete export from a cut-off one."""
 
-    def __init__(self, file: str):
+    def __init__(self, file: str, export: LdifExport | None = None):
         self.file = file
+        self.export = export  # told the header's base DN and filter
         self.extended = False  # ldapsearch without -L: its 'result:' trailer must close the file
         self.unfinished: str | None = None  # why the file may not end here, if it may not
+        self.unterminated: int | None = None  # the last physical line, when it lacks its line ending
+        self.cut_start: int | None = None  # first line of the logical line holding it, while that is parsed
+
+    def cut_at(self, lineno: int) -> None:
+        self.unterminated = lineno
 
     def entries(self, lines: Iterable[tuple[int, bytes | None]]) -> Iterator[dict]:
         record: list[tuple[int, bytes]] = []
         lineno = 0
+        last = False  # whether the latest logical line is a record line (not a comment)
         for lineno, line in lines:
             if line is None:
+                if self.unterminated is not None and last and record:
+                    self.cut_start = record[-1][0]  # this record ends the file, in a line without its ending
                 entry = self._record(record) if record else None
                 record = []
                 if entry is not None:
                     yield entry
             elif line.startswith(b"#"):
+                last = False
                 self._comment(line)
             else:
+                last = True
                 record.append((lineno, line))
         if self.unfinished:
             raise InputError(self.file, f"end of file (line {lineno})", self.unfinished)
@@ -146,8 +193,14 @@ class _Reader:
         if line.rstrip() == b"# extended LDIF":
             self.extended = True
             self.unfinished = _NO_RESULT
+        elif line.rstrip() == b"# search result":  # the trailer's own header: its 'result:' line must follow
+            self.unfinished = _CUT_RESULT
         elif line.startswith(b"# pagedresults:"):
             self._page_cookie(line)
+        elif self.export is not None and (match := _BASE_RE.fullmatch(line.rstrip())):
+            self.export.base_dn = match.group(1).decode("utf-8", "replace")
+        elif self.export is not None and (match := _FILTER_RE.fullmatch(line.rstrip())):
+            self.export.search_filter = match.group(1).decode("utf-8", "replace")
 
     def _page_cookie(self, text: bytes) -> None:
         """ldapsearch asks for another page while the cookie is non-empty; the last page's is empty."""
@@ -159,7 +212,7 @@ class _Reader:
 
     def _record(self, record: list[tuple[int, bytes]]) -> dict | None:
         lineno, line = record[0]
-        name, value = self._parse(line, f"line {lineno}")
+        name, value = self._parse(lineno, line, f"line {lineno}")
         if name == "version":  # allowed at the top; ldapsearch -L repeats it on every page
             if value != b"1":
                 raise InputError(self.file, f"line {lineno}", "expected 'version: 1' (RFC 2849)")
@@ -167,7 +220,7 @@ class _Reader:
             if not record:
                 return None
             lineno, line = record[0]
-            name, value = self._parse(line, f"line {lineno}")
+            name, value = self._parse(lineno, line, f"line {lineno}")
         if name in ("search", "extended"):  # ldapsearch's search result, or a message from the server
             self._result(record, closes_search=name == "search")
             return None
@@ -177,11 +230,11 @@ class _Reader:
             raise InputError(
                 self.file, f"line {lineno}", f"expected 'dn:' to start the entry, found '{name}:'"
             )
-        dn = self._text(value, f"line {lineno}", "the DN")
+        dn = self._checked(lineno, lambda: self._text(value, f"line {lineno}", "the DN"))
         attributes: dict[str, list[bytes]] = {}
         for n, line in record[1:]:
             where = f"line {n}, entry {dn}"
-            name, value = self._parse(line, where)
+            name, value = self._parse(n, line, where)
             if name == "dn":
                 raise InputError(self.file, where, "expected a blank line before the next entry's 'dn:'")
             if name == "changetype" and not attributes:
@@ -198,8 +251,10 @@ class _Reader:
 
         A server message (such as a notice of disconnection) carries a result too, but never ends the search.
         """
-        fields = [(n, *self._parse(line, f"line {n}")) for n, line in record]
+        fields = [(n, *self._parse(n, line, f"line {n}")) for n, line in record]
         detail = "".join(f" ({_show(v)})" for _, name, v in fields if name == "text")
+        if closes_search and not any(name == "result" for _, name, _ in fields):
+            self.unfinished = _CUT_RESULT
         for lineno, name, value in fields:
             if name == "result":
                 code = value.split(b" ", 1)[0]
@@ -220,8 +275,22 @@ class _Reader:
             elif name == "pagedresults":
                 self._page_cookie(value)
 
-    def _parse(self, line: bytes, where: str) -> tuple[str, bytes]:
+    def _parse(self, lineno: int, line: bytes, where: str) -> tuple[str, bytes]:
         """Split 'name: text' or 'name:: base64' into the bare lowercased name and the raw value."""
+        return self._checked(lineno, lambda: self._split(line, where))
+
+    def _checked(self, lineno: int, parse: Callable[[], _T]) -> _T:
+        """Parse the logical line starting at lineno; if it is the one that ends the file without a line
+        ending and it does not parse (a base64 value of impossible length, a name without its colon, a
+        UTF-8 sequence cut short), the file was cut there. If it parses, its value is complete."""
+        try:
+            return parse()
+        except InputError as exc:
+            if lineno != self.cut_start:
+                raise
+            raise InputError(self.file, f"line {self.unterminated}", _CUT_LINE) from exc
+
+    def _split(self, line: bytes, where: str) -> tuple[str, bytes]:
         if line == b"-":
             raise InputError(self.file, where, f"{_CHANGE_FILE} ('-' separates modifications)")
         raw_name, colon, rest = line.partition(b":")
