@@ -7,7 +7,6 @@ through the same row builders in reconcile.staging.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from reconcile.errors import EmptySourceError, InputError, SourceError
 from reconcile.paths import sql_dir
 from reconcile.sources import app_registration
 from reconcile.sources.entra_files import read_entra_users_csv, read_graph_users
+from reconcile.sources.export_paths import display_name, export_dir, export_file
 from reconcile.sources.ldif import LdifExport
 from reconcile.sources.mattermost_files import read_json_object, read_mattermost_users
 from reconcile.sources.tokens import SIGNATURE_NOTE, read_tokens
@@ -112,6 +112,7 @@ def load_export_dir(con: duckdb.DuckDBPyConnection, input_dir: Path, options: Ta
     """
     if not input_dir.is_dir():
         raise InputError(str(input_dir), None, "expected a directory of export files")
+    _check_export_kinds(input_dir)
     live = live or LiveSources()
     record_targeting_options(con, options or TargetingOptions())
     config_info, config = _guard(con, "mattermost_config", "mm_config", lambda: _load_config(con, input_dir, live))
@@ -133,6 +134,22 @@ def load_export_dir(con: duckdb.DuckDBPyConnection, input_dir: Path, options: Ta
 
 
 USER_SOURCES = ("entra_users", "mattermost_users", "ldap")
+EXPORT_FILES = (ENTRA_USERS_JSON, ENTRA_USERS_CSV, MM_USERS, MM_CONFIG, MM_LICENSE, LDAP_LDIF, IDP_METADATA,
+                MSAL_TOKENS, INTUNE_POLICIES, app_registration.APPLICATION, app_registration.SERVICE_PRINCIPALS,
+                app_registration.GRANTS, app_registration.AUTHORIZATION_POLICY)
+EXPORT_DIRS = (ENTRA_GROUPS_DIR, SAML_DIR)
+
+
+def _check_export_kinds(input_dir: Path) -> None:
+    """Each expected name is absent or of the right kind: a directory named entra_users.json, a file
+    named saml or a dangling symlink is an input error that says so, not "no entra_users.json"."""
+    for name in EXPORT_FILES:
+        export_file(input_dir, name)
+    for name in EXPORT_DIRS:
+        if export_dir(input_dir, name) is not None:
+            for entry in (input_dir / name).iterdir():
+                if entry.is_symlink() and not entry.exists():
+                    export_file(input_dir / name, entry.name, f"{name}/{display_name(entry.name)}")
 
 
 def _require_a_user_source(input_dir: Path, infos: list[InputInfo]) -> None:
@@ -245,7 +262,7 @@ def _load_groups(con: duckdb.DuckDBPyConnection, input_dir: Path) -> InputInfo:
                          note="no entra_groups/*.json: every enabled member user is treated as targeted")
     total = 0
     for path in files:
-        name = f"{ENTRA_GROUPS_DIR}/{os.fsencode(path.name).decode('utf-8', 'backslashreplace')}"
+        name = f"{ENTRA_GROUPS_DIR}/{display_name(path.name)}"
         group_id = ids.parse_guid(path.stem)
         if group_id is None:
             raise InputError(name, None, "expected the file to be named <group-object-id>.json (a GUID)")

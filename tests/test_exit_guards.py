@@ -139,3 +139,22 @@ def test_readme_input_table_is_one_table_naming_every_export():
              app_registration.SERVICE_PRINCIPALS, app_registration.GRANTS, app_registration.AUTHORIZATION_POLICY]
     missing = [name for name in names if f"| `{name}" not in table]
     assert missing == [], f"not in the README's input table (or the table is split): {missing}"
+
+
+@pytest.mark.parametrize(("make", "said"), [
+    pytest.param(lambda e: (e / "entra_users.json").mkdir(), "entra_users.json: is a directory; expected a file",
+                 id="dir-for-file"),
+    pytest.param(lambda e: (e / "saml").write_text("x"), "saml/: is a file; expected a directory", id="file-for-dir"),
+    pytest.param(lambda e: (e / "ldap_users.ldif").symlink_to(e / "gone.ldif"),
+                 "ldap_users.ldif: is a symlink to", id="dangling-symlink"),
+    pytest.param(lambda e: ((e / "entra_groups").mkdir(), (e / "entra_groups" / "x.json").symlink_to("/nowhere")),
+                 "entra_groups/x.json: is a symlink to /nowhere, which does not exist", id="dangling-in-folder"),
+])
+def test_the_wrong_kind_of_file_is_named_as_such(tmp_path, make, said):
+    export = Tenant(entra=[entra_user(1)], mattermost=[mm_user(1)]).write(tmp_path / "e")
+    (export / "entra_users.json").unlink() if "entra_users.json: is a directory" in said else None
+    make(export)
+    result = _audit("--input-dir", str(export), "--output-dir", str(tmp_path / "out"))
+    assert result.exit_code == ExitCode.INPUT_ERROR, result.output
+    assert said in " ".join(result.output.split())
+    assert not (tmp_path / "out").exists()

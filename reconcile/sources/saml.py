@@ -29,7 +29,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ import xmlsec
 from lxml import etree
 
 from reconcile.errors import InputError
+from reconcile.sources.export_paths import display_name
 
 SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
@@ -164,12 +164,6 @@ def _metadata_certificate(node: etree._Element, file: str) -> str:
 # --- captures ------------------------------------------------------------------------------------
 
 
-def display_name(path: Path) -> str:
-    """The file name as text that can be stored and printed: a name that is not valid UTF-8 (a
-    capture copied from another system) keeps its undecodable bytes as ``\\xNN`` escapes."""
-    return os.fsencode(path.name).decode("utf-8", "backslashreplace")
-
-
 def read_saml_captures(
     directory: Path, metadata: IdpMetadata, display_prefix: str = "saml"
 ) -> Iterator[dict]:
@@ -189,7 +183,7 @@ def read_saml_captures(
         key=lambda p: p.name,
     )
     for path in files:
-        yield _read_capture(path, f"{display_prefix}/{display_name(path)}", metadata)
+        yield _read_capture(path, f"{display_prefix}/{display_name(path.name)}", metadata)
 
 
 def _read_capture(path: Path, file: str, metadata: IdpMetadata) -> dict:
