@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from reconcile import __version__
-from reconcile.errors import ExitCode
+from reconcile.errors import ExitCode, ReportsNotWritten
 from reconcile.inputs import InputInfo, LiveSources, TargetingOptions, load_export_dir
 from reconcile.paths import sql_dir
 from reconcile.report.csv_report import write_query_csv
@@ -121,7 +121,12 @@ def run_audit(
         _commit(con, run_id, started, finished, input_dir, described, keep_snapshots, result.partial)
         result.summary = _summary(result, started, finished, fail_on, severity_counts, previous, changes)
         say(f"writing reports to {output_dir}")
-        _write_outputs(con, result)
+        try:
+            _write_outputs(con, result)
+        except OSError as exc:
+            raise ReportsNotWritten(
+                f"run {run_id} is stored in {store_path}, but its reports could not be written to {output_dir} "
+                f"({exc}); the previous report set, if any, is still the current one") from exc
     return result
 
 

@@ -21,7 +21,7 @@ from rich.console import Console
 
 from reconcile import __version__
 from reconcile.audit import DEFAULT_KEEP_SNAPSHOTS, FAIL_ON_LEVELS, run_audit
-from reconcile.errors import ExitCode, ReconcileError
+from reconcile.errors import ExitCode, ReconcileError, ReportsNotWritten
 from reconcile.inputs import PRODUCTION_BUNDLE_ID, LiveSource, LiveSources, TargetingOptions
 from reconcile.paths import SAMPLES, sample_dir
 from reconcile.rules import RuleFileError, load_rules
@@ -151,7 +151,8 @@ def audit_command(ctx: click.Context, input_dir: Path | None, sample: str | None
             result = run_audit(source, output_dir, store_path, fail_on, keep_snapshots, progress, options, live)
     except ReconcileError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        err.print("nothing was written; the store is unchanged", highlight=False)
+        if not isinstance(exc, ReportsNotWritten):
+            err.print("nothing was written; the store is unchanged", highlight=False)
         ctx.exit(exc.exit_code)
     except RuleFileError as exc:
         err.print(f"[bold red]error in a rule file:[/] {exc}", highlight=False, soft_wrap=True)

@@ -53,3 +53,10 @@ class EmptySourceError(SourceError):
     def __init__(self, message: str, file: str | None = None):
         super().__init__(message)
         self.file = file
+
+
+class ReportsNotWritten(ReconcileError):
+    """The run is stored, but its report set could not be written: exit 5, and the message must not
+    claim that nothing was written (the previous report set is still the current one)."""
+
+    exit_code = ExitCode.INTERNAL_ERROR

@@ -174,7 +174,10 @@ def test_reports_switch_as_one_set_and_a_failed_write_keeps_the_previous_set(tmp
     failed = _invoke("audit", "--input-dir", str(export), "--output-dir", str(out), "-q")
     (out / "runs").unlink()
     (tmp_path / "runs-aside").rename(out / "runs")
-    assert failed.exit_code != 0
+    assert failed.exit_code == 5
+    said = " ".join(failed.output.split())
+    assert "is stored in" in said and "its reports could not be written" in said
+    assert "nothing was written" not in said, "the store holds the run: the message must not say otherwise"
     assert os.readlink(out / "current") == link_before, "nothing was switched"
     assert run_ids() == {first}, "the previous set stays whole"
     assert _invoke("audit", "--input-dir", str(export), "--output-dir", str(out), "-q").exit_code == 0

@@ -158,3 +158,14 @@ def test_the_wrong_kind_of_file_is_named_as_such(tmp_path, make, said):
     assert result.exit_code == ExitCode.INPUT_ERROR, result.output
     assert said in " ".join(result.output.split())
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("url", ["ldapx://admin:s3cret@127.0.0.1:389", "ldap://admin:s3cret@127.0.0.1:389/dc=x",
+                                 "ldap://admin:s3cret@127.0.0.1:389"])
+def test_credentials_in_an_ldap_url_reach_no_message(tmp_path, url):
+    export = Tenant(entra=[entra_user(1)], mattermost=[mm_user(1)]).write(tmp_path / "e")
+    result = _audit("--input-dir", str(export), "--output-dir", str(tmp_path / "out"), "--ldap", url,
+                    env={"RECONCILE_LDAP_BIND_DN": "cn=r", "RECONCILE_LDAP_PASSWORD": "pw"})
+    assert result.exit_code == ExitCode.INPUT_ERROR, result.output
+    assert "s3cret" not in result.output
+    assert not (tmp_path / "out").exists()

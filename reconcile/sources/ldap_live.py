@@ -42,6 +42,7 @@ import ldap3
 from ldap3.core import exceptions as ldap_errors
 
 from reconcile.errors import ExitCode, ReconcileError, SourceError
+from reconcile.redaction import strip_userinfo
 
 DEFAULT_PAGE_SIZE = 1000  # AD's default MaxPageSize: a larger page is silently cut to it
 BASE_ATTRIBUTES = ("msDS-aadObjectId", "objectGUID", "userPrincipalName", "mail", "sAMAccountName")
@@ -496,18 +497,19 @@ def _endpoint(url: str) -> tuple[str, int, bool]:
     scheme = parts.scheme.lower()
     expected = "expected ldaps://host[:636] or ldap://host[:389]"
     if scheme not in ("ldap", "ldaps") or not parts.hostname:
-        raise LdapConfigError(f"LDAP URL {url!r}: {expected}")
+        raise LdapConfigError(f"LDAP URL {strip_userinfo(url)!r}: {expected}")
     if parts.username or parts.password:
         raise LdapConfigError(
             f"LDAP URL: credentials do not belong in the URL; use {ENV_BIND_DN} and {ENV_PASSWORD} or "
             f"{ENV_PASSWORD_FILE}"
         )
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise LdapConfigError(f"LDAP URL {url!r}: {expected}; give the base DN and filter as options")
+        raise LdapConfigError(f"LDAP URL {strip_userinfo(url)!r}: {expected}; give the base DN and filter as "
+                              "options")
     try:
         port = parts.port
     except ValueError as exc:
-        raise LdapConfigError(f"LDAP URL {url!r}: {exc}") from exc
+        raise LdapConfigError(f"LDAP URL {strip_userinfo(url)!r}: {exc}") from exc
     return parts.hostname, port or (636 if scheme == "ldaps" else 389), scheme == "ldaps"
 
 
