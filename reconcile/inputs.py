@@ -182,14 +182,13 @@ def record_targeting_options(con: duckdb.DuckDBPyConnection, options: TargetingO
         groups.append((canonical,))
     load_rows(con, "intune_group_override", ("group_id",), groups)
     load_rows(con, "ios_bundle_ids", ("bundle_id",), [(b,) for b in options.ios_bundle_ids])
-    clients = [(app_id, bundle, "published") for app_id, bundle in ids.MOBILE_CLIENT_IDS.items()]
     for client in options.mobile_client_ids:
-        canonical = ids.parse_guid(client)
-        if canonical is None:
+        if ids.parse_guid(client) is None:
             raise InputError("--mobile-client-id", None, f"{client!r} is not an application (client) id (a GUID)")
-        if canonical not in ids.MOBILE_CLIENT_IDS:
-            clients.append((canonical, None, "option"))
-    load_rows(con, "mobile_client_ids", ("app_id", "bundle_id", "source"), list(dict.fromkeys(clients)))
+    published = ids.MOBILE_CLIENT_IDS
+    load_rows(con, "mobile_client_ids", ("app_id", "bundle_id", "source"),
+              [(app_id, published.get(app_id), "published" if app_id in published else "option")
+               for app_id in options.all_mobile_client_ids()])
 
 
 def targeting_groups(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
