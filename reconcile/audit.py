@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,12 +21,14 @@ import duckdb
 
 from reconcile import __version__
 from reconcile.errors import ExitCode, ReportsNotWritten
-from reconcile.inputs import InputInfo, LiveSources, TargetingOptions, load_export_dir
+from reconcile.normalise import check_raw, stage
 from reconcile.paths import sql_dir
 from reconcile.report.csv_report import write_query_csv
 from reconcile.report.html_report import write_html
 from reconcile.report.json_report import write_json, write_query_json
 from reconcile.rules import FINDINGS_COLUMNS, RuleResult, load_rules, run_rules
+from reconcile.sources.base import InputInfo, RunContext, TargetingOptions
+from reconcile.sources.registry import PageProgress, SourceOptions, land_all, open_sources
 from reconcile.store import (
     SNAPSHOT_TABLES,
     attach_store,
@@ -82,12 +85,13 @@ def run_audit(
     keep_snapshots: int = DEFAULT_KEEP_SNAPSHOTS,
     progress: Callable[[str], None] | None = None,
     targeting: TargetingOptions | None = None,
-    live: LiveSources | None = None,
+    sources: SourceOptions | None = None,
+    graph_progress: PageProgress | None = None,
 ) -> AuditResult:
     """Audit one export directory; raises InputError (nothing written) on malformed input.
 
-    ``live`` replaces some export files with live sources (Graph, LDAP, the Mattermost API or
-    database); see reconcile.inputs.LiveSources.
+    ``sources`` names the live systems that stand in for some export files (Graph, LDAP, the
+    Mattermost API or database); see reconcile.sources.registry.
     """
     if fail_on not in FAIL_ON_LEVELS:
         raise ValueError(f"fail_on must be one of {FAIL_ON_LEVELS}")
@@ -96,18 +100,34 @@ def run_audit(
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     rules = load_rules()
-    with open_workspace() as con:
+    phases: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def lap(phase: str) -> None:
+        now = time.perf_counter()
+        phases[phase] = round(now - clock[0], 3)
+        clock[0] = now
+
+    with open_workspace() as con, open_sources(sources or SourceOptions(), store_path,
+                                               graph_progress=graph_progress) as run_sources:
         create_staging(con)
         say(f"reading {input_dir}")
-        inputs = load_export_dir(con, input_dir, targeting, live)
+        inputs = land_all(con, run_sources, RunContext(input_dir, targeting or TargetingOptions()))
+        lap("land")
+        say("checking and normalising identifiers")
+        check_raw(con)
+        stage(con)
+        lap("normalise")
         say("matching identities")
         for path in sorted((sql_dir() / "derive").glob("*.sql")):
             run_sql_file(con, path)
+        lap("match")
         say(f"running {len(rules)} rules")
         available = {info.name for info in inputs if info.available}
         failed = {info.name for info in inputs if info.failed}
         results = run_rules(con, rules, available, run_id, failed)
         run_sql_file(con, sql_dir() / "readiness.sql")
+        lap("rules")
         described = _describe_targeting(con)
         result = AuditResult(run_id, output_dir, store_path, inputs, results,
                              _readiness_counts(con), described)
@@ -119,7 +139,9 @@ def run_audit(
         changes = _changes_since(con, previous)
         finished = datetime.now(UTC)
         _commit(con, run_id, started, finished, input_dir, described, keep_snapshots, result.partial)
+        lap("store")
         result.summary = _summary(result, started, finished, fail_on, severity_counts, previous, changes)
+        result.summary["phase_seconds"] = phases
         say(f"writing reports to {output_dir}")
         try:
             _write_outputs(con, result)

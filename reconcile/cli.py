@@ -11,8 +11,7 @@ import contextlib
 import os
 import sys
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -22,9 +21,10 @@ from rich.console import Console
 from reconcile import __version__
 from reconcile.audit import DEFAULT_KEEP_SNAPSHOTS, FAIL_ON_LEVELS, run_audit
 from reconcile.errors import ExitCode, ReconcileError, ReportsNotWritten
-from reconcile.inputs import PRODUCTION_BUNDLE_ID, LiveSource, LiveSources, TargetingOptions
 from reconcile.paths import SAMPLES, sample_dir
 from reconcile.rules import RuleFileError, load_rules
+from reconcile.sources.base import PRODUCTION_BUNDLE_ID, TargetingOptions
+from reconcile.sources.registry import GraphOptions, LdapOptions, PageProgress, SourceOptions
 
 
 def quiet_option(func: Callable) -> Callable:
@@ -139,16 +139,14 @@ def audit_command(ctx: click.Context, input_dir: Path | None, sample: str | None
             err.print(f"[dim]{message}[/]")
 
     options = TargetingOptions(intune_groups, ios_bundle_ids, mobile_client_ids)
+    wanted = SourceOptions(
+        entra=entra_source, graph=GraphOptions(entra_app_id, incremental, full_pull),
+        ldap=LdapOptions(ldap_url, ldap_base_dn, ldap_filter, ldap_insecure) if ldap_url else None,
+        mattermost_url=mattermost_url, mattermost_dsn=mattermost_dsn, mattermost_insecure=mattermost_insecure)
     try:
-        with contextlib.ExitStack() as stack:
-            entra = None
-            if entra_source == "graph":
-                pull = GraphPullOptions(entra_app_id, incremental, full_pull,
-                                        store_path or output_dir / "reconcile.duckdb")
-                entra = stack.enter_context(_graph_loader(options, pull, err if show_progress else None))
-            live = _live_sources(stack, entra, LdapOptions(ldap_url, ldap_base_dn, ldap_filter, ldap_insecure),
-                                 mattermost_url, mattermost_dsn, mattermost_insecure)
-            result = run_audit(source, output_dir, store_path, fail_on, keep_snapshots, progress, options, live)
+        with _graph_progress(err if show_progress and entra_source == "graph" else None) as graph_progress:
+            result = run_audit(source, output_dir, store_path, fail_on, keep_snapshots, progress, options, wanted,
+                               graph_progress)
     except ReconcileError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         if not isinstance(exc, ReportsNotWritten):
@@ -182,14 +180,6 @@ def _internal_error(err: Console, exc: BaseException, verbose: bool) -> None:
     err.print("nothing was written; the store is unchanged", highlight=False)
 
 
-@dataclass(frozen=True)
-class LdapOptions:
-    url: str | None
-    base_dn: str | None
-    user_filter: str | None
-    insecure: bool
-
-
 def _dsn_has_password(dsn: str) -> bool:
     from psycopg.conninfo import conninfo_to_dict
 
@@ -203,92 +193,29 @@ def _from_command_line(ctx: click.Context, name: str) -> bool:
     return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
 
 
-def _live_sources(stack: contextlib.ExitStack, entra, ldap: LdapOptions, mattermost_url: str | None,
-                  mattermost_dsn: str | None, mattermost_insecure: bool = False) -> LiveSources:
-    """The live extractors the command line asked for; everything else still comes from the files."""
-    config_source = license_source = users_source = ldap_source = None
-    if mattermost_url:
-        from reconcile.sources.mattermost_api import MattermostApi, mattermost_token_from_env
-
-        api = stack.enter_context(MattermostApi(mattermost_url, mattermost_token_from_env(os.environ),
-                                                insecure=mattermost_insecure))
-
-        def config(_config: dict | None) -> dict:
-            api.check_admin()  # before anything: a non-admin token would hide every auth_data
-            return api.config()
-
-        label = f"{api.base_url} (Mattermost API)"
-        clear = ("plain http (--mattermost-insecure): the admin token and the data crossed the network unencrypted"
-                 if api.base_url.startswith("http://") and mattermost_insecure else None)
-        config_source = LiveSource(label, config, clear)
-        license_source = LiveSource(label, lambda _config: api.license(), clear)
-        users_source = LiveSource(label, lambda _config: api.users(), clear)
-    if mattermost_dsn:
-        from reconcile.sources.mattermost_db import iter_db_users
-
-        users_source = LiveSource("Mattermost PostgreSQL database (read-only)", lambda _config: iter_db_users(
-            mattermost_dsn))
-    if ldap.url:
-        from reconcile.sources.ldap_live import LdapSearch, ldap_settings
-
-        def entries(config: dict | None):
-            settings = ldap_settings(ldap.url, base_dn=ldap.base_dn, user_filter=ldap.user_filter,
-                                     insecure=ldap.insecure, environ=os.environ, mattermost_config=config)
-            return LdapSearch(settings)
-
-        note = "plain LDAP without TLS (--ldap-insecure): credentials and data crossed the network unencrypted" \
-            if ldap.insecure else None
-        ldap_source = LiveSource(ldap.url, entries, note)
-    return LiveSources(entra=entra, mattermost_config=config_source, mattermost_license=license_source,
-                       mattermost_users=users_source, ldap=ldap_source)
-
-
-@dataclass(frozen=True)
-class GraphPullOptions:
-    app_id: str | None
-    incremental: bool
-    full_pull: bool
-    store_path: Path
-
-
 @contextlib.contextmanager
-def _graph_loader(options: TargetingOptions, wanted: GraphPullOptions, progress_console: Console | None):
-    """The live Entra loader, with a users/s progress bar on stderr when it is a terminal."""
+def _graph_progress(console: Console | None) -> Iterator[PageProgress | None]:
+    """A users/s progress bar per kind of Graph page on stderr, when it is a terminal."""
+    if console is None:
+        yield None
+        return
     from rich.progress import Progress, ProgressColumn, TextColumn
     from rich.text import Text
-
-    from reconcile.entra_live import GraphPull, load_entra_from_graph
-    from reconcile.sources.graph import GraphSource, graph_settings_from_env
 
     class Rate(ProgressColumn):
         def render(self, task) -> Text:
             return Text(f"{task.speed or 0:,.0f}/s")
 
-    settings = graph_settings_from_env(os.environ)
-    with contextlib.ExitStack() as stack:
-        on_page = None
-        if progress_console is not None:
-            bar = stack.enter_context(Progress(TextColumn("{task.description}"), TextColumn("{task.completed:,}"),
-                                               Rate(), console=progress_console, transient=True))
-            tasks: dict[str, int] = {}
+    with Progress(TextColumn("{task.description}"), TextColumn("{task.completed:,}"), Rate(), console=console,
+                  transient=True) as bar:
+        tasks: dict[str, int] = {}
 
-            def on_page(kind: str, count: int) -> None:
-                if kind not in tasks:
-                    tasks[kind] = bar.add_task(f"Graph {kind}", total=None)
-                bar.advance(tasks[kind], count)
+        def on_page(kind: str, count: int) -> None:
+            if kind not in tasks:
+                tasks[kind] = bar.add_task(f"Graph {kind}", total=None)
+            bar.advance(tasks[kind], count)
 
-        source = stack.enter_context(GraphSource(settings, on_page=on_page))
-
-        def load(con, config: dict | None):
-            intune = (config or {}).get("IntuneSettings") or {}
-            pull = GraphPull(discover_policies=not options.intune_groups,
-                             app_id=wanted.app_id or intune.get("ClientId") or None,
-                             incremental=wanted.incremental, full_pull=wanted.full_pull,
-                             store_path=wanted.store_path, mobile_client_ids=tuple(options.all_mobile_client_ids()),
-                             source_key=f"{settings.base_url}|{settings.tenant_id or 'bearer token'}")
-            return load_entra_from_graph(con, source, pull)
-
-        yield load
+        yield on_page
 
 
 @main.command("list-rules")

@@ -75,8 +75,11 @@ def run_sql_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 
 
 def create_staging(con: duckdb.DuckDBPyConnection) -> None:
-    """Empty staging tables for one run in a fresh workspace (see open_workspace)."""
+    """Empty raw and staging tables for one run in a fresh workspace (see open_workspace), and the
+    normal-form macros the stage step uses."""
     run_sql_file(con, sql_dir() / "schema" / "staging.sql")
+    run_sql_file(con, sql_dir() / "schema" / "raw.sql")
+    run_sql_file(con, sql_dir() / "stage" / "macros.sql")
 
 
 def load_rows(

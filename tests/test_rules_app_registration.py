@@ -183,7 +183,7 @@ def test_preauthorization_near_misses(tmp_path):
         tmp_path / "beta", app=application(api=api(preAuthorizedApplications=beta))).fired()
     own = "7a7a7a7a-0000-4000-8000-000000000001"
     manifest = [{"appId": own, "permissionIds": [login_scope()["id"]]}]
-    from reconcile.inputs import TargetingOptions
+    from reconcile.sources.base import TargetingOptions
     outcome = _audit(tmp_path / "own", app=application(api=api(preAuthorizedApplications=manifest)),
                      targeting=TargetingOptions(mobile_client_ids=(own,)))
     assert "ENTRA_MOBILE_CLIENT_NOT_PREAUTHORIZED" not in outcome.fired()
@@ -232,7 +232,7 @@ def test_no_mam_service_principal_is_named(tmp_path):
 
 def test_each_deployed_app_needs_its_consent(tmp_path):
     """Deploying the beta too (--ios-bundle-id com.mattermost.rnbeta) needs the beta app's consent."""
-    from reconcile.inputs import TargetingOptions
+    from reconcile.sources.base import TargetingOptions
     both = TargetingOptions(ios_bundle_ids=("com.mattermost.rn", "com.mattermost.rnbeta"))
     outcome = _audit(tmp_path / "a", targeting=both)
     [row] = outcome.rule("ENTRA_ADMIN_CONSENT_MISSING")

@@ -9,7 +9,7 @@ from tenant import Tenant, entra_user, mm_admin, oid
 
 from reconcile.audit import run_audit
 from reconcile.errors import InputError
-from reconcile.inputs import TargetingOptions
+from reconcile.sources.base import TargetingOptions
 
 GROUP_A = "0a000000-0000-4000-8000-00000000000a"
 GROUP_B = "0b000000-0000-4000-8000-00000000000b"

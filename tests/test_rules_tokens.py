@@ -176,7 +176,7 @@ def test_v1_token_client_is_read_from_appid(tmp_path):
 
 def test_mobile_clients_are_not_labelled(tmp_path):
     """The App Store and TestFlight ids (any case), and one given with --mobile-client-id."""
-    from reconcile.inputs import TargetingOptions
+    from reconcile.sources.base import TargetingOptions
     own = "7a7a7a7a-0000-4000-8000-000000000001"
     tenant = Tenant(entra=[entra_user(1), entra_user(2), entra_user(3)],
                     mattermost=[mm_user(1), mm_user(2), mm_user(3)],

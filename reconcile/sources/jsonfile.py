@@ -99,6 +99,18 @@ def iter_object_list(path: Path, name: str) -> Iterator[tuple[str, dict]]:
             raise InputError(name, None, f"expected a JSON array, found text starting with {first!r}")
 
 
+def first_byte(path: Path) -> bytes:
+    """The first significant byte of a JSON file (after a BOM and white space); b"" when there is none."""
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+        while head:
+            text = head.removeprefix(_BOM).lstrip()
+            if text:
+                return text[:1]
+            head = handle.read(4096)
+    return b""
+
+
 @contextlib.contextmanager
 def _open(path: Path, name: str) -> Iterator[tuple[IO[bytes], bytes]]:
     """Open a JSON export in binary, skip a UTF-8 BOM and report the first significant byte."""

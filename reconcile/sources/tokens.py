@@ -10,10 +10,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
+
+from reconcile import identifiers as ids
 from reconcile.errors import InputError
+from reconcile.sources.base import InputInfo, RunContext
+from reconcile.sources.records import lower
+from reconcile.store import load_rows
+
+MSAL_TOKENS = "msal_tokens.txt"
 
 SIGNATURE_NOTE = "token signatures are not verified offline (they need the tenant's signing keys)"
 
@@ -58,3 +67,46 @@ def read_tokens(path: Path, display_name: str = "msal_tokens.txt") -> Iterator[d
                        "_where": f"{display_name}: line {number}"}
         except UnicodeDecodeError as exc:
             raise InputError(display_name, None, "expected UTF-8 text, one token per line") from exc
+
+
+TOKEN_COLUMNS = (
+    "line", "alg", "ver", "iss", "tid", "aud", "oid", "oid_norm", "username_lower", "app_id", "scp",
+    "expires_at", "source_ref",
+)
+
+
+def _claim_text(claims: dict, key: str) -> str | None:
+    value = claims.get(key)
+    if isinstance(value, list):  # aud may be an array in some tokens
+        value = value[0] if value else None
+    return None if value is None else str(value)
+
+
+def token_rows(records: Iterable[dict]) -> Iterator[tuple]:
+    for rec in records:
+        claims, header = rec["claims"], rec["header"]
+        oid = _claim_text(claims, "oid")
+        username = (_claim_text(claims, "preferred_username") or _claim_text(claims, "upn")
+                    or _claim_text(claims, "unique_name"))
+        exp = claims.get("exp")
+        yield (
+            rec["line"], _claim_text(header, "alg"), _claim_text(claims, "ver"), _claim_text(claims, "iss"),
+            _claim_text(claims, "tid"), _claim_text(claims, "aud"), oid, ids.parse_guid(oid), lower(username),
+            _claim_text(claims, "azp") or _claim_text(claims, "appid"), _claim_text(claims, "scp"),
+            datetime.fromtimestamp(exp, UTC) if isinstance(exp, int | float) else None, rec.get("_where"),
+        )
+
+
+class TokenSource:
+    """``msal_tokens.txt``: a few captured tokens, their claims projected in Python."""
+
+    name = "msal_tokens"
+    inputs = ("msal_tokens",)
+    tables = ("msal_tokens",)
+
+    def land(self, con: duckdb.DuckDBPyConnection, ctx: RunContext) -> list[InputInfo]:
+        path = ctx.input_dir / MSAL_TOKENS
+        if not path.is_file():
+            return [InputInfo("msal_tokens", False, note=f"no {MSAL_TOKENS}")]
+        count = load_rows(con, "msal_tokens", TOKEN_COLUMNS, token_rows(read_tokens(path)))
+        return [InputInfo("msal_tokens", True, MSAL_TOKENS, count, SIGNATURE_NOTE)]

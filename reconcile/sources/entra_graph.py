@@ -1,4 +1,4 @@
-"""Entra ID from Microsoft Graph: the same staging rows the export files give, pulled live.
+"""The Entra source read live from Microsoft Graph: the same raw and staging rows the export files give.
 
 Order matters: the cheap probe first (bad credentials stop the run before anything else), then
 the policies (they say which groups matter), users, those groups' members, and the app
@@ -16,20 +16,19 @@ from pathlib import Path
 
 import duckdb
 
-from reconcile import staging
 from reconcile.errors import EmptySourceError, SourceError
 from reconcile.identifiers import MAM_APP_ID, MOBILE_CLIENT_IDS, parse_guid
-from reconcile.inputs import (
-    InputInfo,
-    failed_inputs,
+from reconcile.sources.app_registration import (
+    GRANT_COLUMNS,
+    grant_rows,
     load_application,
     load_authorization_policy,
-    load_entra_users,
-    load_intune_policies,
     load_service_principals,
-    targeting_groups,
 )
+from reconcile.sources.base import InputInfo, RunContext, failed_inputs
+from reconcile.sources.entra import land_group_members, land_users, targeting_groups
 from reconcile.sources.graph import DeltaExpired, GraphSource
+from reconcile.sources.intune_policies import load_intune_policies
 from reconcile.store import load_rows
 
 GRAPH = "Microsoft Graph"
@@ -73,8 +72,8 @@ def load_entra_from_graph(con: duckdb.DuckDBPyConnection, source: GraphSource, p
     load_users = (lambda: _load_users_incremental(con, source, pull)) if pull.incremental else (
         lambda: _load_users(con, source))
     infos += _guarded(con, ("entra_users", "entra_licenses"),
-                      ("entra_users", "entra_other_mails", "entra_user_raw", "graph_state_pending"), load_users)
-    infos += _guarded(con, ("entra_groups",), ("entra_group_members",), lambda: [_load_groups(con, source)])
+                      ("raw_entra_users", "entra_user_raw", "graph_state_pending"), load_users)
+    infos += _guarded(con, ("entra_groups",), ("raw_entra_group_members",), lambda: [_load_groups(con, source)])
     if pull.app_id and parse_guid(pull.app_id):
         infos += _guarded(con, ("entra_application", "entra_service_principals", "entra_grants"),
                           ("entra_application", "entra_app_required_access", "entra_app_scopes",
@@ -111,7 +110,7 @@ def _no_users(call: str) -> EmptySourceError:
 
 
 def _load_users(con: duckdb.DuckDBPyConnection, source: GraphSource) -> list[InputInfo]:
-    count = load_entra_users(con, source.users())
+    count = land_users(con, source.users())
     if count == 0:
         raise _no_users("GET /users")
     return [InputInfo("entra_users", True, f"{GRAPH}: /users", count),
@@ -175,7 +174,7 @@ def _load_users_incremental(con: duckdb.DuckDBPyConnection, source: GraphSource,
             raw_rows.append((rec["id"], json.dumps({k: v for k, v in rec.items() if k != "_where"})))
             yield rec
 
-    count = load_entra_users(con, keep_raw(records))
+    count = land_users(con, keep_raw(records))
     if count == 0:  # never saved as the base of the next round: the run is partial
         raise _no_users("GET /users/delta" if previous is None else f"/users/delta applied to run {previous[1]}")
     load_rows(con, "entra_user_raw", ("object_id", "raw"), raw_rows)
@@ -206,8 +205,7 @@ def _load_groups(con: duckdb.DuckDBPyConnection, source: GraphSource) -> InputIn
         return InputInfo("entra_groups", False, note="no policy groups to pull: every enabled member user is targeted")
     total = 0
     for group in groups:
-        total += load_rows(con, "entra_group_members", staging.GROUP_MEMBER_COLUMNS,
-                           staging.group_member_rows(group, source.group_members(group)))
+        total += land_group_members(con, group, source.group_members(group))
     return InputInfo("entra_groups", True, f"{GRAPH}: transitiveMembers of {len(groups)} group(s)", total)
 
 
@@ -226,7 +224,38 @@ def _load_app_registration(con: duckdb.DuckDBPyConnection, source: GraphSource, 
     mobile = {m.lower() for m in mobile_client_ids}
     grants = [grant for sp in principals if str(sp.get("appId", "")).lower() in mobile and sp.get("id")
               for grant in source.oauth2_permission_grants(sp["id"])]
-    load_rows(con, "entra_oauth2_grants", staging.GRANT_COLUMNS, staging.grant_rows(grants))
+    load_rows(con, "entra_oauth2_grants", GRANT_COLUMNS, grant_rows(grants))
     return [InputInfo("entra_application", True, f"{GRAPH}: application", 1),
             InputInfo("entra_service_principals", True, f"{GRAPH}: servicePrincipals", len(principals)),
             InputInfo("entra_grants", True, f"{GRAPH}: oauth2PermissionGrants", len(grants))]
+
+
+@dataclass(frozen=True)
+class GraphPullOptions:
+    """What the command line or job file says about the pull; the rest comes from the run."""
+
+    app_id: str | None = None        # --entra-app-id (default IntuneSettings.ClientId)
+    incremental: bool = False
+    full_pull: bool = False
+    store_path: Path | None = None
+
+
+class EntraGraph:
+    """Entra from Graph through an open GraphSource (the registry opens it, with its progress bar)."""
+
+    name = "entra"
+    inputs = ("entra_users", "entra_licenses", "entra_groups", "entra_application", "entra_service_principals",
+              "entra_grants", "entra_authorization_policy", "intune_policies")
+    tables = ("raw_entra_users", "raw_entra_group_members")
+
+    def __init__(self, source: GraphSource, options: GraphPullOptions, source_key: str):
+        self.source, self.options, self.source_key = source, options, source_key
+
+    def land(self, con: duckdb.DuckDBPyConnection, ctx: RunContext) -> list[InputInfo]:
+        intune = (ctx.config or {}).get("IntuneSettings") or {}
+        pull = GraphPull(discover_policies=not ctx.targeting.intune_groups,
+                         app_id=self.options.app_id or intune.get("ClientId") or None,
+                         incremental=self.options.incremental, full_pull=self.options.full_pull,
+                         store_path=self.options.store_path,
+                         mobile_client_ids=tuple(ctx.targeting.all_mobile_client_ids()), source_key=self.source_key)
+        return load_entra_from_graph(con, self.source, pull)

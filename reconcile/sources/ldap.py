@@ -1,0 +1,92 @@
+"""The LDAP source: an LDIF export (ldapsearch, ldifde) or a live search (ldap3).
+
+Each entry lands in ``raw_ldap_users`` as the first value of each attribute the rules read, as
+bytes: msDS-aadObjectId and objectGUID arrive as GUID text or 16 raw bytes depending on schema
+and tool, and sql/stage/40_ldap_users.sql reads both. The attribute ``LdapSettings.IdAttribute``
+names is landed too: its value is what Mattermost stores as ``auth_data``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+import duckdb
+
+from reconcile.errors import EmptySourceError
+from reconcile.sources.base import DescribedRecords, InputInfo, RunContext
+from reconcile.sources.ldif import LdifExport
+from reconcile.store import load_rows, scalar
+
+LDAP_LDIF = "ldap_users.ldif"
+ATTRIBUTES = ("msds-aadobjectid", "objectguid", "userprincipalname", "mail", "samaccountname")
+RAW_COLUMNS = ("dn", "aad_object_id", "object_guid", "user_principal_name", "mail", "sam_account_name",
+               "id_attribute", "id_attribute_name", "source_ref")
+
+
+def raw_rows(entries: Iterable[dict], id_attribute: str | None) -> Iterator[tuple]:
+    """LDIF or ldap3 entries ({"dn", "attributes": {lowercased name: [bytes]}}) onto raw_ldap_users."""
+    wanted = id_attribute.lower() if id_attribute else None
+    for entry in entries:
+        attrs = entry["attributes"]
+        first = [_first(attrs.get(name)) for name in ATTRIBUTES]
+        yield (entry["dn"], *first, _first(attrs.get(wanted)) if wanted else None, wanted, entry.get("_where"))
+
+
+def _first(values: list | None) -> bytes | None:
+    if not values:
+        return None
+    value = values[0]
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+
+
+class LdapSource:
+    """``live`` builds the live search from the Mattermost config (base DN, filter and attributes default
+    to LdapSettings); without it the export file is read."""
+
+    name = "ldap"
+    inputs = ("ldap",)
+    tables = ("raw_ldap_users",)
+
+    def __init__(self, live: Callable[[dict | None], DescribedRecords] | None = None, label: str | None = None,
+                 note: str | None = None):
+        self.live, self.label, self.note = live, label, note
+
+    def land(self, con: duckdb.DuckDBPyConnection, ctx: RunContext) -> list[InputInfo]:
+        config = ctx.config
+        if self.live is not None:
+            where, entries, note = self.label or "LDAP", self.live(config), self.note
+        else:
+            path = ctx.input_dir / LDAP_LDIF
+            if not path.is_file():
+                return [InputInfo("ldap", False, note=f"no {LDAP_LDIF}")]
+            where, entries, note = LDAP_LDIF, LdifExport(path), None
+        settings = (config or {}).get("LdapSettings")
+        id_attribute = settings.get("IdAttribute") if isinstance(settings, dict) else None
+        count = load_rows(con, "raw_ldap_users", RAW_COLUMNS, raw_rows(entries, id_attribute or None))
+        if isinstance(entries, DescribedRecords):  # what was searched: shown, so a wrong base or filter is visible
+            note = "; ".join(part for part in (entries.note(), note) if part) or None
+        if count == 0:
+            problem = (entries.empty_message() if isinstance(entries, DescribedRecords)
+                       else f"{where} returned no entries")
+            used = _ldap_in_use(con, config)
+            if used:
+                raise EmptySourceError(f"{problem}; LDAP counts as in use: {used}", where)
+            return [InputInfo("ldap", True, where, 0, f"{problem}; not a failure: LDAP is not enabled in the "
+                                                      "Mattermost config and no Mattermost account signs in with ldap")]
+        return [InputInfo("ldap", True, where, count, note)]
+
+
+def _ldap_in_use(con: duckdb.DuckDBPyConnection, config: dict | None) -> str | None:
+    """Why an LDAP source with no entries is a failed one, or None when LDAP is known to be unused.
+
+    Without the config nobody can tell, and an export given on purpose is meant to hold the directory.
+    """
+    if config is None:
+        return "no Mattermost config says otherwise"
+    settings = config.get("LdapSettings")
+    if isinstance(settings, dict) and str(settings.get("Enable")).lower() == "true":
+        return "LdapSettings.Enable is true"
+    accounts = scalar(con, "SELECT count(*) FROM temp.raw_mm_users WHERE lower(auth_service) = 'ldap'")
+    if accounts:
+        return f"{accounts} Mattermost account(s) sign in with ldap"
+    return None

@@ -1,0 +1,202 @@
+"""The sources of a run, in the order they are read, built from what the run asks for.
+
+Every source is read from the export directory unless the run names a live system for it. The
+Mattermost config comes first (the Entra app id, the LDAP defaults and the SAML id attribute come
+from it), the accounts before LDAP (an empty LDAP export fails only when something uses LDAP).
+The CLI (and the job files of a later issue) only fill a :class:`SourceOptions`; the clients are
+built and opened here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from reconcile import identifiers as ids
+from reconcile.errors import InputError, SourceError
+from reconcile.sources import app_registration
+from reconcile.sources.base import (
+    InputInfo,
+    RunContext,
+    Source,
+    TargetingOptions,
+    failed_inputs,
+    record_inputs,
+)
+from reconcile.sources.entra import ENTRA_GROUPS_DIR, ENTRA_USERS_CSV, ENTRA_USERS_JSON, EntraExport
+from reconcile.sources.export_paths import display_name, export_dir, export_file
+from reconcile.sources.intune_policies import INTUNE_POLICIES
+from reconcile.sources.ldap import LDAP_LDIF, LdapSource
+from reconcile.sources.mattermost import (
+    MM_CONFIG,
+    MM_LICENSE,
+    MM_USERS,
+    LiveReader,
+    MattermostConfigSource,
+    MattermostLicenseSource,
+    MattermostUsersSource,
+)
+from reconcile.sources.saml_captures import IDP_METADATA, SAML_DIR, SamlSource
+from reconcile.sources.tokens import MSAL_TOKENS, TokenSource
+from reconcile.store import load_rows
+
+USER_INPUTS = ("entra_users", "mattermost_users", "ldap")
+PageProgress = Callable[[str, int], None]  # (what, how many more): the live Graph pull's progress bar
+
+
+@dataclass(frozen=True)
+class LdapOptions:
+    url: str
+    base_dn: str | None = None
+    user_filter: str | None = None
+    insecure: bool = False
+
+
+@dataclass(frozen=True)
+class GraphOptions:
+    app_id: str | None = None     # --entra-app-id (default IntuneSettings.ClientId)
+    incremental: bool = False
+    full_pull: bool = False
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """Which live systems stand in for export files; everything else comes from the directory."""
+
+    entra: str = "files"                      # files | graph
+    graph: GraphOptions = field(default_factory=GraphOptions)
+    ldap: LdapOptions | None = None
+    mattermost_url: str | None = None
+    mattermost_dsn: str | None = None
+    mattermost_insecure: bool = False
+
+
+@contextlib.contextmanager
+def open_sources(options: SourceOptions, store_path: Path, environ: Mapping[str, str] | None = None,
+                 graph_progress: PageProgress | None = None) -> Iterator[list[Source]]:
+    """The run's sources, with their live clients open for the duration of the run."""
+    environ = os.environ if environ is None else environ
+    with contextlib.ExitStack() as stack:
+        config = license_ = users = None
+        if options.mattermost_url:
+            config, license_, users = _mattermost_api(stack, options, environ)
+        if options.mattermost_dsn:
+            from reconcile.sources.mattermost_db import iter_db_users
+
+            dsn = options.mattermost_dsn
+            users = LiveReader("Mattermost PostgreSQL database (read-only)", lambda: iter_db_users(dsn))
+        entra: Source = EntraExport()
+        if options.entra == "graph":
+            entra = _graph(stack, options.graph, store_path, environ, graph_progress)
+        yield [MattermostConfigSource(config), entra, MattermostUsersSource(users),
+               MattermostLicenseSource(license_), _ldap(options.ldap, environ), SamlSource(), TokenSource()]
+
+
+EXPORT_FILES = (ENTRA_USERS_JSON, ENTRA_USERS_CSV, MM_USERS, MM_CONFIG, MM_LICENSE, LDAP_LDIF, IDP_METADATA,
+                MSAL_TOKENS, INTUNE_POLICIES, app_registration.APPLICATION, app_registration.SERVICE_PRINCIPALS,
+                app_registration.GRANTS, app_registration.AUTHORIZATION_POLICY)
+EXPORT_DIRS = (ENTRA_GROUPS_DIR, SAML_DIR)
+
+
+def land_all(con: duckdb.DuckDBPyConnection, sources: list[Source], ctx: RunContext) -> list[InputInfo]:
+    """Land every source; a live source that fails after its retries fails only its own inputs."""
+    if not ctx.input_dir.is_dir():
+        raise InputError(str(ctx.input_dir), None, "expected a directory of export files")
+    _check_export_kinds(ctx.input_dir)
+    record_targeting_options(con, ctx.targeting)
+    infos: list[InputInfo] = []
+    for source in sources:
+        try:
+            infos += source.land(con, ctx)
+        except SourceError as exc:
+            infos += failed_inputs(con, source.inputs, source.tables, exc)
+    record_inputs(con, infos)
+    _require_a_user_source(ctx.input_dir, infos)
+    return infos
+
+
+def _check_export_kinds(input_dir: Path) -> None:
+    """Each expected name is absent or of the right kind: a directory named entra_users.json, a file
+    named saml or a dangling symlink is an input error that says so, not "no entra_users.json"."""
+    for name in EXPORT_FILES:
+        export_file(input_dir, name)
+    for name in EXPORT_DIRS:
+        if export_dir(input_dir, name) is not None:
+            for entry in (input_dir / name).iterdir():
+                if entry.is_symlink() and not entry.exists():
+                    export_file(input_dir / name, entry.name, f"{name}/{display_name(entry.name)}")
+
+
+def record_targeting_options(con: duckdb.DuckDBPyConnection, options: TargetingOptions) -> None:
+    groups = []
+    for group in options.intune_groups:
+        canonical = ids.parse_guid(group)
+        if canonical is None:
+            raise InputError("--intune-group", None, f"{group!r} is not a group object id (a GUID)")
+        groups.append((canonical,))
+    load_rows(con, "intune_group_override", ("group_id",), groups)
+    load_rows(con, "ios_bundle_ids", ("bundle_id",), [(b,) for b in options.ios_bundle_ids])
+    for client in options.mobile_client_ids:
+        if ids.parse_guid(client) is None:
+            raise InputError("--mobile-client-id", None, f"{client!r} is not an application (client) id (a GUID)")
+    published = ids.MOBILE_CLIENT_IDS
+    load_rows(con, "mobile_client_ids", ("app_id", "bundle_id", "source"),
+              [(app_id, published.get(app_id), "published" if app_id in published else "option")
+               for app_id in options.all_mobile_client_ids()])
+
+
+def _require_a_user_source(input_dir: Path, infos: list[InputInfo]) -> None:
+    """No people read at all (an empty or wrong export directory) is an input error: every rule would
+    be skipped and the run stored as complete, which a scheduler reads as a clean night."""
+    if any(i.available or i.failed for i in infos if i.name in USER_INPUTS):
+        return
+    raise InputError(str(input_dir), None,
+                     f"no user source was read: expected {ENTRA_USERS_JSON} or {ENTRA_USERS_CSV}, {MM_USERS} or "
+                     f"{LDAP_LDIF} in the directory (or --entra graph, --mattermost-url, --mattermost-dsn, --ldap)")
+
+
+def _mattermost_api(stack: contextlib.ExitStack, options: SourceOptions,
+                    environ: Mapping[str, str]) -> tuple[LiveReader, LiveReader, LiveReader]:
+    from reconcile.sources.mattermost_api import MattermostApi, mattermost_token_from_env
+
+    api = stack.enter_context(MattermostApi(options.mattermost_url, mattermost_token_from_env(environ),
+                                            insecure=options.mattermost_insecure))
+
+    def config() -> dict:
+        api.check_admin()  # before anything: a non-admin token would hide every auth_data
+        return api.config()
+
+    label = f"{api.base_url} (Mattermost API)"
+    clear = ("plain http (--mattermost-insecure): the admin token and the data crossed the network unencrypted"
+             if api.base_url.startswith("http://") and options.mattermost_insecure else None)
+    return LiveReader(label, config, clear), LiveReader(label, api.license, clear), LiveReader(label, api.users, clear)
+
+
+def _ldap(options: LdapOptions | None, environ: Mapping[str, str]) -> LdapSource:
+    if options is None:
+        return LdapSource()
+    from reconcile.sources.ldap_live import LdapSearch, ldap_settings
+
+    def search(config: dict | None) -> LdapSearch:
+        return LdapSearch(ldap_settings(options.url, base_dn=options.base_dn, user_filter=options.user_filter,
+                                        insecure=options.insecure, environ=environ, mattermost_config=config))
+
+    note = ("plain LDAP without TLS (--ldap-insecure): credentials and data crossed the network unencrypted"
+            if options.insecure else None)
+    return LdapSource(search, options.url, note)
+
+
+def _graph(stack: contextlib.ExitStack, options: GraphOptions, store_path: Path, environ: Mapping[str, str],
+           progress: PageProgress | None) -> Source:
+    from reconcile.sources.entra_graph import EntraGraph, GraphPullOptions
+    from reconcile.sources.graph import GraphSource, graph_settings_from_env
+
+    settings = graph_settings_from_env(environ)
+    source = stack.enter_context(GraphSource(settings, on_page=progress))
+    pull = GraphPullOptions(options.app_id, options.incremental, options.full_pull, store_path)
+    return EntraGraph(source, pull, f"{settings.base_url}|{settings.tenant_id or 'bearer token'}")

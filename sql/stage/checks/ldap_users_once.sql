@@ -1,0 +1,6 @@
+SELECT min(ref_file(source_ref)), string_agg(ref_where(source_ref), ' and ' ORDER BY source_ref),
+       'DN ' || shown(lower(dn)) || ' appears more than once; expected each once'
+FROM raw_ldap_users
+GROUP BY lower(dn)
+HAVING count(*) > 1
+LIMIT 1;
