@@ -30,17 +30,29 @@ SNAPSHOT_TABLES = (
 OWNER_ONLY = 0o600
 
 
+DEFAULT_MEMORY_LIMIT = "1GB"  # DuckDB's share; the process stays under 2 GiB at a million users per source
+
+
 @contextlib.contextmanager
-def open_workspace() -> Iterator[duckdb.DuckDBPyConnection]:
+def open_workspace(memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory database for one run's staging, matching and rules.
 
     The store is attached only once everything has been read and checked, so a bad input leaves
     no trace on disk: not even a new, empty store file. What DuckDB spills while joining a large
     tenant goes to a private (0700) directory that is removed afterwards, not to ./.tmp.
+    ``memory_limit`` (DuckDB's syntax: "1GB", "800MB"; default ``RECONCILE_MEMORY_LIMIT`` or 1GB)
+    bounds what DuckDB holds before it spills there: a nightly job shares its machine.
     """
+    limit = memory_limit or os.environ.get("RECONCILE_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
     with tempfile.TemporaryDirectory(prefix="reconcile-") as spill:
         os.chmod(spill, 0o700)
-        con = duckdb.connect(":memory:", config={"temp_directory": spill})
+        try:
+            con = duckdb.connect(":memory:", config={"temp_directory": spill, "memory_limit": limit})
+        except duckdb.Error as exc:
+            from reconcile.errors import InputError
+
+            raise InputError("RECONCILE_MEMORY_LIMIT", None,
+                             f"{limit!r} is not a memory size DuckDB accepts (such as 1GB or 800MB): {exc}") from exc
         try:
             con.execute("SET preserve_insertion_order = false")
             yield con

@@ -125,18 +125,15 @@ def test_csv_cells_that_would_run_as_formulas_are_neutralised(tmp_path, start):
 def test_readme_input_table_is_one_table_naming_every_export():
     from pathlib import Path
 
-    from reconcile import inputs
-    from reconcile.sources import app_registration
+    from reconcile.sources.registry import EXPORT_DIRS, EXPORT_FILES
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     lines = readme.splitlines()
     start = lines.index("| file | what it is | how to produce it |")
     end = next(i for i in range(start, len(lines)) if not lines[i].startswith("|"))
     table = "\n".join(lines[start:end])
-    names = [inputs.ENTRA_USERS_JSON, inputs.ENTRA_USERS_CSV, inputs.ENTRA_GROUPS_DIR, inputs.MM_USERS,
-             inputs.MM_CONFIG, inputs.MM_LICENSE, inputs.LDAP_LDIF, inputs.SAML_DIR, inputs.IDP_METADATA,
-             inputs.MSAL_TOKENS, inputs.INTUNE_POLICIES, app_registration.APPLICATION,
-             app_registration.SERVICE_PRINCIPALS, app_registration.GRANTS, app_registration.AUTHORIZATION_POLICY]
+    names = [*EXPORT_FILES, *EXPORT_DIRS]  # every name the registry looks for
+    assert len(names) == 15
     missing = [name for name in names if f"| `{name}" not in table]
     assert missing == [], f"not in the README's input table (or the table is split): {missing}"
 

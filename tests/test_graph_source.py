@@ -16,11 +16,18 @@ from pathlib import Path
 
 import pytest
 from fake_graph import DEFAULT_TOKEN, FakeGraph
+from staged import staged
 from tenant import INTUNE_PLAN, entra_user, oid
 
-from reconcile import staging
 from reconcile.errors import ExitCode
 from reconcile.sources import graph
+from reconcile.sources.app_registration import (
+    application_rows,
+    authorization_policy_row,
+    grant_rows,
+    service_principal_rows,
+)
+from reconcile.sources.entra import land_users
 from reconcile.sources.graph import (
     USER_SELECT,
     DeltaExpired,
@@ -97,11 +104,12 @@ def test_full_pull_across_pages_equals_the_tenant(fake, connect):
 def test_pulled_users_load_into_staging_like_the_export_files(fake, connect):
     fake.add_user(entra_user(1))
     fake.add_user(entra_user(2, otherMails=["Second@Fabrikam.example"], assignedPlans=[]))
-    rows = list(staging.entra_user_rows(connect().users()))
-    assert [r[0][1] for r in rows] == [oid(1), oid(2)]
-    assert rows[0][0][12] == "Enabled" and rows[1][0][12] == "none"  # Intune plan status
-    assert rows[1][1] == [(oid(2), "second@fabrikam.example")]
-    assert rows[0][0][-1] == "graph: users page 1"
+    got = staged(lambda con: land_users(con, connect().users()), "entra_users", "entra_other_mails")
+    rows = sorted(got["entra_users"], key=lambda r: r["object_id_norm"])
+    assert [r["object_id_norm"] for r in rows] == [oid(1), oid(2)]
+    assert rows[0]["intune_plan_status"] == "Enabled" and rows[1]["intune_plan_status"] == "none"
+    assert got["entra_other_mails"] == [{"object_id_norm": oid(2), "email_lower": "second@fabrikam.example"}]
+    assert rows[0]["source_ref"] == "graph: users page 1"
 
 
 def test_group_members_send_consistency_level_and_count_on_every_page(fake, connect):
@@ -360,7 +368,7 @@ def test_app_registration_objects_come_back_as_graph_dicts(fake, connect):
 
     app = source.application(CLIENT_APP.upper())
     assert app["appId"] == CLIENT_APP and app["api"]["requestedAccessTokenVersion"] == 2
-    row, access, scopes, preauthorized = staging.application_rows(app)
+    row, access, scopes, preauthorized = application_rows(app)
     assert row[0] == CLIENT_APP and row[3] == 2 and row[5] == f"api://{CLIENT_APP}"
     assert access == [(MAM_APP, access[0][1], "Scope")]
     assert scopes == [("2c2a9e8f-0000-4000-8000-000000000001", "login.mattermost", True, "User")]
@@ -369,17 +377,17 @@ def test_app_registration_objects_come_back_as_graph_dicts(fake, connect):
 
     sps = source.service_principals([CLIENT_APP, MAM_APP, CLIENT_APP])
     assert [sp["id"] for sp in sps] == [CLIENT_SP, MAM_SP]
-    assert [scopes for _, scopes in staging.service_principal_rows(sps)] == [
+    assert [scopes for _, scopes in service_principal_rows(sps)] == [
         [], [(MAM_SP, "2c2a9e8f-0000-4000-8000-000000000002", "user_impersonation")]]
     assert fake.requests_to("/servicePrincipals")[0].query["$filter"] == f"appId in ('{CLIENT_APP}','{MAM_APP}')"
 
     grants = source.oauth2_permission_grants(CLIENT_SP)
     assert without_where(grants) == [grant]
-    assert next(staging.grant_rows(grants))[:6] == ("grant-1", CLIENT_SP, "AllPrincipals", None, MAM_SP,
+    assert next(grant_rows(grants))[:6] == ("grant-1", CLIENT_SP, "AllPrincipals", None, MAM_SP,
                                                        "user_impersonation")
 
     policy = source.authorization_policy()
-    assert staging.authorization_policy_row(policy)[:2] == (
+    assert authorization_policy_row(policy)[:2] == (
         "limited", "ManagePermissionGrantsForSelf.microsoft-user-default-low")
 
 

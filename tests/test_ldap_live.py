@@ -27,10 +27,12 @@ from ldap_server import (
     make_tls_files,
     make_users,
 )
+from staged import staged
 
 import reconcile.sources.ldap_live as ldap_live
 from reconcile.errors import ExitCode, InputError
 from reconcile.identifiers import guid_windows
+from reconcile.sources.ldap import RAW_COLUMNS, raw_rows
 from reconcile.sources.ldap_live import (
     BASE_ATTRIBUTES,
     LdapAuthError,
@@ -43,7 +45,7 @@ from reconcile.sources.ldap_live import (
     ldap_settings,
 )
 from reconcile.sources.ldif import read_ldif
-from reconcile.staging import ldap_user_rows
+from reconcile.store import load_rows
 
 USER_COUNT = 3000
 PAGE_SIZE = 100
@@ -170,10 +172,13 @@ def test_missing_attributes_are_absent_and_values_exact(live, loaded):
 
 
 def test_records_feed_staging_unchanged(live):
-    rows = {row[9]: row for row in ldap_user_rows(live[0], "objectGUID")}  # keyed by sAMAccountName
+    got = staged(lambda con: load_rows(con, "raw_ldap_users", RAW_COLUMNS, raw_rows(live[0], "objectGUID")),
+                 "ldap_users")["ldap_users"]
+    rows = {row["sam_account_name"]: row for row in got}
     assert len(rows) == USER_COUNT
-    assert rows["user00000"][3] == "1effbc1e-4aa3-4f9d-a508-d4d81f1f5873"  # object_guid, Windows form
-    assert rows["user00000"][10] == "\\1e\\bc\\ff\\1e\\a3\\4a\\9d\\4f\\a5\\08\\d4\\d8\\1f\\1f\\58\\73"
+    assert rows["user00000"]["object_guid"] == "1effbc1e-4aa3-4f9d-a508-d4d81f1f5873"  # Windows form
+    assert rows["user00000"]["id_attribute_value"] == (
+        "\\1e\\bc\\ff\\1e\\a3\\4a\\9d\\4f\\a5\\08\\d4\\d8\\1f\\1f\\58\\73")
 
 
 def test_live_records_equal_an_ldif_export(slapd, live, tmp_path):

@@ -17,33 +17,36 @@ CREATE OR REPLACE TEMP MACRO guid_windows_hex(h) AS
     || substr(h, 11, 2) || substr(h, 9, 2) || '-' || substr(h, 15, 2) || substr(h, 13, 2) || '-'
     || substr(h, 17, 4) || '-' || substr(h, 21, 12);
 
+-- Python's str.strip(): every Unicode white-space character, at both ends.
+CREATE OR REPLACE TEMP MACRO trim_space(t) AS trim(t, chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(28) || chr(29) || chr(30) || chr(31) || chr(32) || chr(133) || chr(160) || chr(5760) || chr(8192) || chr(8193) || chr(8194) || chr(8195) || chr(8196) || chr(8197) || chr(8198) || chr(8199) || chr(8200) || chr(8201) || chr(8202) || chr(8232) || chr(8233) || chr(8239) || chr(8287) || chr(12288));
+
 -- Canonical GUID (lowercase, hyphenated) of a GUID written 8-4-4-4-12 in any case, the same in
 -- matching braces, or as 32 bare hex digits, with surrounding white space; NULL for anything
 -- else. Exactly the forms identifiers.parse_guid accepts (uuid.UUID alone accepts more).
 CREATE OR REPLACE TEMP MACRO guid_norm(t) AS CASE
     WHEN regexp_full_match(t, '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}') THEN t
-    WHEN regexp_full_match(trim(t, E' \t\n\r\x0b\x0c'),
+    WHEN regexp_full_match(trim_space(t),
                            '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}')
-        THEN lower(trim(t, E' \t\n\r\x0b\x0c'))
-    WHEN regexp_full_match(trim(t, E' \t\n\r\x0b\x0c'),
+        THEN lower(trim_space(t))
+    WHEN regexp_full_match(trim_space(t),
                            '\{[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}')
-        THEN lower(substr(trim(t, E' \t\n\r\x0b\x0c'), 2, 36))
-    WHEN regexp_full_match(trim(t, E' \t\n\r\x0b\x0c'), '[0-9a-fA-F]{32}')
-        THEN guid_from_hex(lower(trim(t, E' \t\n\r\x0b\x0c')))
+        THEN lower(substr(trim_space(t), 2, 36))
+    WHEN regexp_full_match(trim_space(t), '[0-9a-fA-F]{32}')
+        THEN guid_from_hex(lower(trim_space(t)))
 END;
 
 -- The 16 bytes inside an immutableId (base64 of an objectGUID), as 32 lowercase hex digits; NULL
 -- when it is not base64 of 16 bytes (another source anchor, such as an employee id).
 CREATE OR REPLACE TEMP MACRO immutable_hex(t) AS CASE
-    WHEN regexp_full_match(trim(t, E' \t\n\r\x0b\x0c'), '[A-Za-z0-9+/]{22}==')
-        THEN lower(hex(try(from_base64(trim(t, E' \t\n\r\x0b\x0c')))))
+    WHEN regexp_full_match(trim_space(t), '[A-Za-z0-9+/]{22}==')
+        THEN lower(hex(try(from_base64(trim_space(t)))))
 END;
 
 -- Mattermost's text form of a binary LDAP id attribute (\1e\bc\ff..., 16 bytes) as 32 lowercase
 -- hex digits; NULL for any other value.
 CREATE OR REPLACE TEMP MACRO mattermost_hex(t) AS CASE
-    WHEN regexp_full_match(trim(t, E' \t\n\r\x0b\x0c'), '(\\[0-9a-fA-F]{2}){16}')
-        THEN lower(replace(trim(t, E' \t\n\r\x0b\x0c'), '\', ''))
+    WHEN regexp_full_match(trim_space(t), '(\\[0-9a-fA-F]{2}){16}')
+        THEN lower(replace(trim_space(t), '\', ''))
 END;
 
 -- A GUID-valued LDAP attribute (msDS-aadObjectId, objectGUID) given as 16 raw bytes (read in
