@@ -33,7 +33,7 @@ def _guid_texts(rng: random.Random) -> list[str]:
         out += [s, s.upper(), "{" + s + "}", "{" + s.upper() + "}", s.replace("-", ""), f"  {s}\t",
                 "{" + s, s + "}", s[:-1], s + "0", s.replace("-", "", 1), f"urn:uuid:{s}", s.replace("a", "g", 1),
                 s.replace("-", " ")]
-    return out + ["", " ", "x", "{}", "not-a-guid", "0" * 32, "0" * 31, "\u00a0" + "1" * 32]
+    return [*out, "", " ", "x", "{}", "not-a-guid", "0" * 32, "0" * 31, "\u00a0" + "1" * 32]
 
 
 def test_guid_text_forms_match_parse_guid(con):
