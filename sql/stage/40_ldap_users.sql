@@ -17,7 +17,7 @@ SELECT dn,
 FROM (SELECT *, CASE
           WHEN id_attribute IS NULL THEN NULL
           WHEN id_attribute_name = 'objectguid' AND octet_length(id_attribute) = 16
-              THEN regexp_replace(lower(hex(id_attribute)), '(..)', '\\\1', 'g')
+              THEN mattermost_hex_text(lower(hex(id_attribute)))
           ELSE coalesce(ldap_text(id_attribute), regexp_replace(lower(hex(id_attribute)), '(..)', '\\\1', 'g'))
       END AS id_value
       FROM raw_ldap_users);
