@@ -259,10 +259,11 @@ def check(plan: dict[str, Any], summary: dict[str, Any]) -> list[str]:
         want, got = want_readiness.get(status, 0), summary.get("readiness", {}).get(status, 0)
         if want != got:
             problems.append(f"readiness {status}: expected {want}, reported {got}")
-    # The generator writes the directory exports; SAML captures, tokens and the app registration are
-    # only added to the sample (benchmarks/sample_extras.py). A rule may be skipped only for those.
+    # The generator writes the directory exports; SAML captures, tokens, the app registration and the
+    # Intune App Protection Policies are only added to the sample (benchmarks/sample_extras.py).
+    # A rule may be skipped only for those.
     optional = {"saml", "saml_metadata", "msal_tokens", "entra_application", "entra_service_principals",
-                "entra_grants"}
+                "entra_grants", "intune_policies"}
     skipped = [r["rule_id"] for r in summary.get("rules", []) if r.get("status") != "ran"
                and not set((r.get("skip_reason") or "").removeprefix("missing input: ").split(", ")) <= optional]
     if skipped:
