@@ -252,6 +252,10 @@ class _FastPath:
                     piece = text
                 while piece.startswith(b"#"):
                     end = piece.find(b"\n")
+                    if end >= 0 and not piece.startswith(b" ", end + 1) and not piece.startswith(_TOLD):
+                        line += 1  # the common case: one plain comment line, such as ldapsearch's '# cn, ou, ...'
+                        piece = piece[end + 1 :]
+                        continue
                     while end >= 0 and piece.startswith(b" ", end + 1):  # a folded comment
                         end = piece.find(b"\n", end + 1)
                     comment, piece = (piece, b"") if end < 0 else (piece[:end], piece[end + 1 :])
