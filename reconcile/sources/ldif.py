@@ -338,6 +338,8 @@ class _FastPath:
     def rows(self, slots: dict[str, int]) -> Iterator[list[list]]:
         """Per block, one [dn, dn line, *first values] per entry; slots maps a wanted name to its index."""
         names, name_of, width = self.names, self._name, len(slots) + 2
+        slot_of: dict[bytes, int] = {}  # raw name (options included) -> its slot, 0 when not wanted
+        blank = [None] * (width - 2)
         rows: list[list] = []
         for item in self._records():
             if type(item) is dict:
@@ -351,15 +353,16 @@ class _FastPath:
             line, text = item
             try:
                 dn, fields = self._fields(text)
-                row = [dn, line] + [None] * (width - 2)
+                row = [dn, line, *blank]
                 for raw, flag, value in fields:
-                    name = names.get(raw) or name_of(raw)
+                    i = slot_of.get(raw)
+                    if i is None:  # a raw name not seen yet (checked, so a 'dn' inside the entry is caught)
+                        i = slot_of[raw] = slots.get(names.get(raw) or name_of(raw), 0)
                     if flag:
                         if flag != b":":
                             raise _NotSure
                         value = base64.b64decode(value.rstrip(b" "), validate=True)
-                    i = slots.get(name)
-                    if i is not None and row[i] is None:
+                    if i and row[i] is None:
                         row[i] = value
             except ValueError:
                 raise _NotSure from None
