@@ -8,15 +8,28 @@ We parse LDIF ourselves rather than use python-ldap's ``ldif`` module or ldif3 b
   from it would surface as a finding;
 * values stay raw bytes, like ldap3's ``raw_attributes``, so binary attributes such as objectGUID reach
   :mod:`reconcile.identifiers` untouched whatever tool wrote the file.
+
+Two parsers share those rules. The line-by-line one (``_lines`` / ``_unfold`` / ``_Reader``) is the
+reference: it is simple enough to check against RFC 2849 by reading, and every message comes from it.
+At a million entries it costs tens of seconds, the largest single cost of a run, so exports are read by
+a fast path first (``_FastPath``): large blocks cut at blank lines, one regex per record, checks done per
+block (NUL, stray CR, UTF-8). The fast path only ever accepts: whenever it meets something it is not
+certain of (a line its pattern does not cover, a comment inside a record, a record that is not an
+entry, any error at all), it gives up and the reference parser reads the file again from the start,
+skipping the entries already produced. So errors, and what is accepted, are the reference parser's by
+construction; tests/test_ldif_fast.py checks that the entries are too.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import io
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
@@ -64,13 +77,72 @@ class LdifExport:
     for it should name both.
     """
 
-    def __init__(self, path: Path, display_name: str | None = None):
+    def __init__(self, path: Path, display_name: str | None = None, *, fast: bool = True):
         self.path = path
         self.file = display_name or path.name
+        self.fast = fast  # False: only the reference parser (tests compare the two)
         self.base_dn: str | None = None  # from '# base <...> with scope ...', when ldapsearch wrote one
         self.search_filter: str | None = None  # from '# filter: ...'
+        self.fell_back = False  # whether the last read had to hand over to the reference parser
 
     def __iter__(self) -> Iterator[dict]:
+        done = 0
+        if self.fast:
+            self.fell_back = False
+            try:
+                for entry in _FastPath(self).entries():
+                    done += 1
+                    yield entry
+                return
+            except _NotSure:
+                self.fell_back = True
+        yield from islice(self._strict(), done, None)
+
+    def columns(self, wanted: Sequence[str], batch_rows: int = 50_000) -> Iterator[dict[str, list]]:
+        """The entries as column batches, for landing into DuckDB without a dict per entry.
+
+        Each batch holds up to ``batch_rows`` entries: "dn" (str), "line" (the dn: line) and, for each
+        attribute name in ``wanted`` (matched like entry attributes: lowercased, without options), the
+        entry's first value as bytes (base64 decoded) or None. The whole file is validated exactly as
+        iteration validates it, and raises the same errors.
+        """
+        names = list(dict.fromkeys(name.lower() for name in wanted))
+        if {"dn", "line"} & set(names):
+            raise ValueError("'dn' and 'line' are always columns; ask only for attributes")
+        if batch_rows < 1:
+            raise ValueError("batch_rows must be positive")
+        slots = {name: i for i, name in enumerate(names, 2)}  # a row is [dn, line, *values]
+        rows: list[list] = []
+        done = 0  # rows taken from the fast path; the reference parser skips as many entries
+        if self.fast:
+            self.fell_back = False
+            try:
+                for chunk in _FastPath(self).rows(slots):
+                    done += len(chunk)
+                    rows += chunk
+                    while len(rows) >= batch_rows:
+                        yield _batch(names, rows[:batch_rows])
+                        del rows[:batch_rows]
+            except _NotSure:
+                self.fell_back = True
+            else:
+                if rows:
+                    yield _batch(names, rows)
+                return
+        for entry in islice(self._strict(), done, None):
+            attributes = entry["attributes"]
+            row = [entry["dn"], int(entry["_where"].rsplit(" ", 1)[1])]
+            for name in names:
+                found = attributes.get(name)
+                row.append(found[0] if found else None)
+            rows.append(row)
+            if len(rows) >= batch_rows:
+                yield _batch(names, rows)
+                rows = []
+        if rows:
+            yield _batch(names, rows)
+
+    def _strict(self) -> Iterator[dict]:
         reader = _Reader(self.file, self)
         with self.path.open("rb") as raw:
             yield from reader.entries(_unfold(_lines(raw, self.file, reader.cut_at), self.file))
@@ -83,6 +155,246 @@ class LdifExport:
                     if value]
         where = f" (ldapsearch {', '.join(searched)})" if searched else ""
         return f"{self.file} holds no entries{where}; expected the users Mattermost syncs"
+
+
+def _batch(names: list[str], rows: list[list]) -> dict[str, list]:
+    columns = [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(len(names) + 2)]
+    return dict(zip(("dn", "line", *names), columns, strict=True))
+
+
+class _NotSure(Exception):
+    """The fast path met something only the reference parser may judge; it reads the file again."""
+
+
+_BLOCK = 1 << 20  # 1 MiB: large enough that per-block work is noise, small enough to stream in bounded memory
+# One attribute line, unfolded: name (options dropped), ':' or '::' (or ':<', refused later), value.
+# ' *' takes the spaces the reference parser strips; the name is _NAME_RE; options never hold a ':'.
+_LINE_RE = re.compile(rb"^([A-Za-z0-9][A-Za-z0-9_.-]*)(?:;[^:\n]*)?:([:<]?) *(.*)$", re.M)
+# The only comments _Reader._comment acts on (all others are skipped without looking further).
+_TOLD = (b"# extended LDIF", b"# search result", b"# pagedresults:", b"# base <", b"# filter: ")
+
+
+class _FastPath:
+    """Whole blocks at a time: what is common in real exports, and nothing else.
+
+    It accepts a record only when it starts with 'dn:' (after comments) and every line matches
+    _LINE_RE; comments inside a record, version/search/ref records and records not starting with 'dn:'
+    go to the reference parser's own record logic (_Reader._record), fed the same numbered lines; any
+    error raises _NotSure, so the message comes from a full reference read.
+    """
+
+    def __init__(self, export: LdifExport):
+        self.export = export
+        self.reader = _Reader(export.file, export)
+        self.names: dict[bytes, str] = {}  # raw attribute name -> lowercased str; never "dn"
+
+    def _name(self, raw: bytes) -> str:
+        name = raw.decode("ascii").lower()
+        if name == "dn":  # a dn: line inside an entry: a missing blank line, reported by the reference
+            raise _NotSure
+        self.names[raw] = name
+        return name
+
+    def _blocks(self) -> Iterator[tuple[int, bytes]]:
+        """(number of the first line, text): UTF-8, LF line endings, ending with a blank line.
+
+        Cut at a blank line, so no record spans two blocks. Anything the reference parser would look
+        at line by line (NUL, a CR that is not part of CRLF, text that is not UTF-8) is not sure.
+        """
+        with self.export.path.open("rb") as raw:
+            head = raw.read(3)
+            bom, encoding = next(((b, e) for b, e in _BOMS if head.startswith(b)), (b"", "utf-8"))
+            raw.seek(len(bom))
+            reads: Iterator[bytes] = iter(partial(raw.read, _BLOCK), b"")
+            if encoding != "utf-8":
+                reads = _recoded(reads, encoding)
+            line, rest = 1, b""
+            for data in reads:
+                text = rest + data
+                held = b""
+                if text.endswith(b"\r"):  # maybe the first half of a CRLF
+                    text, held = text[:-1], b"\r"
+                if b"\r" in text:
+                    text = text.replace(b"\r\n", b"\n")
+                    if b"\r" in text:
+                        raise _NotSure
+                cut = text.rfind(b"\n\n")
+                if cut < 0:
+                    rest = text + held
+                    continue
+                block, rest = text[: cut + 2], text[cut + 2 :] + held
+                _check(block)
+                yield line, block
+                line += block.count(b"\n")
+            text = rest.removesuffix(b"\r")  # a lone CR at the very end is a line ending cut short
+            if text:
+                # The last line may lack its ending. If everything parses the export is whole (the reference
+                # parser agrees); if not, the reference parser decides whether it was cut.
+                if not text.endswith(b"\n"):
+                    text += b"\n"
+                if not text.endswith(b"\n\n"):
+                    text += b"\n"
+                _check(text)
+                yield line, text
+
+    def _records(self) -> Iterator[tuple[int, bytes] | dict]:
+        """(dn line number, unfolded record text starting with 'dn:'), or an entry the reference logic made."""
+        reader = self.reader
+        for start, block in self._blocks():
+            for piece in block.split(b"\n\n"):
+                line = start
+                start += piece.count(b"\n") + 2
+                if not piece:
+                    continue
+                if piece[0] == 10:  # more blank lines
+                    text = piece.lstrip(b"\n")
+                    line += len(piece) - len(text)
+                    piece = text
+                while piece.startswith(b"#"):
+                    end = piece.find(b"\n")
+                    if end >= 0 and not piece.startswith(b" ", end + 1) and not piece.startswith(_TOLD):
+                        line += 1  # the common case: one plain comment line, such as ldapsearch's '# cn, ou, ...'
+                        piece = piece[end + 1 :]
+                        continue
+                    while end >= 0 and piece.startswith(b" ", end + 1):  # a folded comment
+                        end = piece.find(b"\n", end + 1)
+                    comment, piece = (piece, b"") if end < 0 else (piece[:end], piece[end + 1 :])
+                    line += comment.count(b"\n") + 1
+                    if b"\n " in comment:
+                        comment = comment.replace(b"\n ", b"")
+                    if comment.startswith(_TOLD):
+                        reader._comment(comment)
+                if not piece:
+                    continue
+                if piece.startswith(b"dn:") and b"\n#" not in piece:
+                    if reader.extended:
+                        reader.unfinished = _NO_RESULT
+                    yield line, piece.replace(b"\n ", b"") if b"\n " in piece else piece
+                    continue
+                record: list[tuple[int, bytes]] = []
+                try:
+                    for n, text in _unfold(enumerate(piece.split(b"\n"), line), reader.file):
+                        if text is None:
+                            continue
+                        if text.startswith(b"#"):
+                            reader._comment(text)
+                        else:
+                            record.append((n, text))
+                    entry = reader._record(record) if record else None
+                except InputError:
+                    raise _NotSure from None
+                if entry is not None:
+                    yield entry
+        if reader.unfinished:
+            raise _NotSure
+
+    def _fields(self, text: bytes) -> tuple[str, list[tuple[bytes, bytes, bytes]]]:
+        """The DN and the (raw name, '' or ':' or '<', value) of every other line, or not sure."""
+        fields = _LINE_RE.findall(text)
+        if len(fields) != text.count(b"\n") + 1:
+            raise _NotSure
+        _, flag, value = fields[0]
+        if flag:
+            if flag != b":":
+                raise _NotSure
+            value = base64.b64decode(value.rstrip(b" "), validate=True)
+        dn = value.decode("utf-8")
+        del fields[0]
+        while fields and (self.names.get(fields[0][0]) or self._name(fields[0][0])) == "changetype":
+            _, flag, value = fields.pop(0)  # ldifde -f: 'changetype: add' before any attribute
+            if flag:
+                if flag != b":":
+                    raise _NotSure
+                value = base64.b64decode(value.rstrip(b" "), validate=True)
+            if value.strip().lower() != b"add":
+                raise _NotSure
+        return dn, fields
+
+    def entries(self) -> Iterator[dict]:
+        file, names, name_of = self.export.file, self.names, self._name
+        for item in self._records():
+            if type(item) is dict:
+                yield item
+                continue
+            line, text = item
+            try:
+                dn, fields = self._fields(text)
+                attributes: dict[str, list[bytes]] = {}
+                for raw, flag, value in fields:
+                    name = names.get(raw) or name_of(raw)
+                    if flag:
+                        if flag != b":":
+                            raise _NotSure
+                        value = base64.b64decode(value.rstrip(b" "), validate=True)
+                    found = attributes.get(name)
+                    if found is None:
+                        attributes[name] = [value]
+                    else:
+                        found.append(value)
+            except ValueError:  # binascii.Error, UnicodeDecodeError
+                raise _NotSure from None
+            yield {"dn": dn, "attributes": attributes, "_where": f"{file} line {line}"}
+
+    def rows(self, slots: dict[str, int]) -> Iterator[list[list]]:
+        """Per block, one [dn, dn line, *first values] per entry; slots maps a wanted name to its index."""
+        names, name_of, width = self.names, self._name, len(slots) + 2
+        slot_of: dict[bytes, int] = {}  # raw name (options included) -> its slot, 0 when not wanted
+        blank = [None] * (width - 2)
+        rows: list[list] = []
+        for item in self._records():
+            if type(item) is dict:
+                row = [item["dn"], int(item["_where"].rsplit(" ", 1)[1])] + [None] * (width - 2)
+                for name, i in slots.items():
+                    found = item["attributes"].get(name)
+                    if found:
+                        row[i] = found[0]
+                rows.append(row)
+                continue
+            line, text = item
+            try:
+                dn, fields = self._fields(text)
+                row = [dn, line, *blank]
+                for raw, flag, value in fields:
+                    i = slot_of.get(raw)
+                    if i is None:  # a raw name not seen yet (checked, so a 'dn' inside the entry is caught)
+                        i = slot_of[raw] = slots.get(names.get(raw) or name_of(raw), 0)
+                    if flag:
+                        if flag != b":":
+                            raise _NotSure
+                        value = base64.b64decode(value.rstrip(b" "), validate=True)
+                    if i and row[i] is None:
+                        row[i] = value
+            except ValueError:
+                raise _NotSure from None
+            rows.append(row)
+            if len(rows) >= 4096:
+                yield rows
+                rows = []
+        if rows:
+            yield rows
+
+
+def _recoded(reads: Iterable[bytes], encoding: str) -> Iterator[bytes]:
+    """UTF-16 blocks (ldifde -u) as UTF-8; a character split between two reads is carried over."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        for data in reads:
+            yield decoder.decode(data).encode("utf-8")
+        yield decoder.decode(b"", final=True).encode("utf-8")
+    except UnicodeDecodeError:
+        raise _NotSure from None
+
+
+def _check(block: bytes) -> None:
+    """No NUL, and valid UTF-8 throughout: then every text value and DN in the block is valid UTF-8
+    (removing line breaks and ASCII delimiters cannot make a valid sequence invalid)."""
+    if b"\0" in block:
+        raise _NotSure
+    if not block.isascii():
+        try:
+            block.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _NotSure from None
 
 
 def _lines(raw: BinaryIO, file: str, cut_at: Callable[[int], None]) -> Iterator[tuple[int, bytes]]:
