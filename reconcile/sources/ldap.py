@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 
 import duckdb
+import pandas as pd
 
 from reconcile.errors import EmptySourceError
 from reconcile.sources.base import DescribedRecords, InputInfo, RunContext
@@ -30,6 +31,27 @@ def raw_rows(entries: Iterable[dict], id_attribute: str | None) -> Iterator[tupl
         attrs = entry["attributes"]
         first = [_first(attrs.get(name)) for name in ATTRIBUTES]
         yield (entry["dn"], *first, _first(attrs.get(wanted)) if wanted else None, wanted, entry.get("_where"))
+
+
+def land_ldif(con: duckdb.DuckDBPyConnection, export: LdifExport, id_attribute: str | None) -> int:
+    """The export's column batches straight into raw_ldap_users: no dict or tuple per entry."""
+    wanted = id_attribute.lower() if id_attribute else None
+    names = [*ATTRIBUTES, *([wanted] if wanted and wanted not in ATTRIBUTES else [])]
+    total = 0
+    for batch in export.columns(names):
+        rows = len(batch["dn"])
+        values = {column: batch[name] for column, name in zip(RAW_COLUMNS[1:6], ATTRIBUTES, strict=True)}
+        frame = pd.DataFrame({"dn": batch["dn"], **values,
+                              "id_attribute": batch[wanted] if wanted else [None] * rows, "line": batch["line"]})
+        con.register("_ldif_batch", frame)
+        try:
+            con.execute(f"INSERT INTO temp.raw_ldap_users ({', '.join(RAW_COLUMNS)}) "
+                        f"SELECT * EXCLUDE (line), $name, $file || ' line ' || line FROM _ldif_batch",
+                        {"name": wanted, "file": export.file})
+        finally:
+            con.unregister("_ldif_batch")
+        total += rows
+    return total
 
 
 def _first(values: list | None) -> bytes | None:
@@ -62,7 +84,10 @@ class LdapSource:
             where, entries, note = LDAP_LDIF, LdifExport(path), None
         settings = (config or {}).get("LdapSettings")
         id_attribute = settings.get("IdAttribute") if isinstance(settings, dict) else None
-        count = load_rows(con, "raw_ldap_users", RAW_COLUMNS, raw_rows(entries, id_attribute or None))
+        if isinstance(entries, LdifExport):
+            count = land_ldif(con, entries, id_attribute or None)
+        else:
+            count = load_rows(con, "raw_ldap_users", RAW_COLUMNS, raw_rows(entries, id_attribute or None))
         if isinstance(entries, DescribedRecords):  # what was searched: shown, so a wrong base or filter is visible
             note = "; ".join(part for part in (entries.note(), note) if part) or None
         if count == 0:
