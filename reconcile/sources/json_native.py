@@ -23,8 +23,10 @@ import duckdb
 
 from reconcile.sources.jsonfile import first_byte
 
-MIN_OBJECT_BYTES = 16 * 2**20  # DuckDB's default maximum_object_size
-MAX_OBJECT_BYTES = 2**32 - 1    # the largest it accepts
+# The largest object (a Graph page, an mmctl user) read here. DuckDB sizes its read buffers by it,
+# so it is not the file size: a Graph page of 999 users is a few MiB, and a file that is one huge
+# object (a hand-made single page of every user) goes to the streaming reader instead.
+MAX_OBJECT_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -35,31 +37,45 @@ class Collection:
     struct: str
     projection: str
 
+    def fields(self) -> list[str]:
+        """The top-level field names of ``struct``."""
+        inner, names, depth, start = self.struct[len("STRUCT("):-1], [], 0, 0
+        for i, char in enumerate(inner + ","):
+            if char == "(":
+                depth += 1
+            elif char == ")":
+                depth -= 1
+            elif char == "," and depth == 0:
+                names.append(inner[start:i].split()[0])
+                start = i + 1
+        return names
+
 
 def land_collection(con: duckdb.DuckDBPyConnection, path: Path, name: str, table: str, kind: Collection,
                     prefix_columns: str = "", pages: bool = True) -> int | None:
     """Insert every object of the export at ``path`` into ``table``; the number inserted, or None when
     this reader cannot take the file (nothing inserted then). ``pages``: Graph pages are accepted
-    (objects may be wrapped in ``{"value": [...]}``); otherwise only an array of objects."""
+    (objects may be wrapped in ``{"value": [...]}``); otherwise only an array of objects.
+
+    One pass over the file: an item of an array is either a page (its ``value`` is unnested) or an
+    object (taken as a page of one), so nothing is read twice or held whole.
+    """
     first = first_byte(path)
     if first not in (b"[", b"{") or (first == b"{" and not pages):
         return None
-    item = f"STRUCT(value {kind.struct}[], {kind.struct[len('STRUCT('):]}" if pages else kind.struct
-    size = min(max(MIN_OBJECT_BYTES, path.stat().st_size + 1), MAX_OBJECT_BYTES)
     fmt = "array" if first == b"[" else "unstructured"
+    item = f"STRUCT(value {kind.struct}[], {kind.struct[len('STRUCT('):]}" if pages else kind.struct
     items = (f"SELECT row_number() OVER () AS n, j FROM read_json($path, format = '{fmt}', records = false, "
-             f"columns = {{'j': '{item}'}}, maximum_object_size = {size})")
+             f"columns = {{'j': '{item}'}}, maximum_object_size = {MAX_OBJECT_BYTES})")
     if pages:
-        place = ("'value[' || (i - 1) || ']'" if first == b"{"
-                 else "'page ' || n || ', value[' || (i - 1) || ']'")
-        objects = ("SELECT unnest(j.value) AS u, generate_subscripts(j.value, 1) AS i, n "
-                   "FROM items WHERE j.value IS NOT NULL")
-        rows = f"""SELECT {prefix_columns}{kind.projection}, $name || ': ' || {place} FROM ({objects})"""
-        if first == b"[":
-            singles = kind.projection.replace("u.", "j.")
-            rows += (f" UNION ALL SELECT {prefix_columns}{singles}, $name || ': record ' || n "
-                     "FROM items WHERE j.value IS NULL")
-        check_page = ("SELECT count(*) FROM items WHERE j.value IS NULL" if first == b"{" else None)
+        single = "[struct_pack(" + ", ".join(f'"{f}" := j."{f}"' for f in kind.fields()) + ")]"
+        values = f"coalesce(j.value, {single})" if first == b"[" else "j.value"  # a lone object is the page
+        objects = (f"SELECT unnest({values}) AS u, generate_subscripts({values}, 1) AS i, n, "
+                   "j.value IS NOT NULL AS paged FROM items")
+        place = ("'value[' || (i - 1) || ']'" if first == b"{" else
+                 "CASE WHEN paged THEN 'page ' || n || ', value[' || (i - 1) || ']' ELSE 'record ' || n END")
+        rows = f"SELECT {prefix_columns}{kind.projection}, $name || ': ' || {place} FROM ({objects})"
+        check_page = "SELECT count(*) FROM items WHERE j.value IS NULL" if first == b"{" else None
     else:
         rows = f"SELECT {prefix_columns}{kind.projection.replace('u.', 'j.')}, $name || ': record ' || n FROM items"
         check_page = None
