@@ -32,6 +32,7 @@ from reconcile.sources.registry import PageProgress, SourceOptions, land_all, op
 from reconcile.store import (
     SNAPSHOT_TABLES,
     attach_store,
+    compact,
     create_staging,
     open_workspace,
     run_sql_file,
@@ -117,6 +118,7 @@ def run_audit(
         say("checking and normalising identifiers")
         check_raw(con)
         stage(con)
+        compact(con)
         lap("normalise")
         say("matching identities")
         for path in sorted((sql_dir() / "derive").glob("*.sql")):
@@ -154,7 +156,7 @@ def run_audit(
 
 def _describe_targeting(con: duckdb.DuckDBPyConnection) -> str:
     """Say whom the audit treated as targeted, and on what evidence (sql/derive/35_targeting.sql)."""
-    rows = con.execute("SELECT source, mode, count(group_id) FROM temp.targeting GROUP BY ALL ORDER BY ALL").fetchall()
+    rows = con.execute("SELECT source, mode, count(group_id) FROM work.targeting GROUP BY ALL ORDER BY ALL").fetchall()
     if not rows:
         return "every enabled Member user (no entra_groups/ folder: the policy's groups were not provided)"
     source = rows[0][0]
@@ -168,7 +170,7 @@ def _describe_targeting(con: duckdb.DuckDBPyConnection) -> str:
         parts.append(f"minus {counts['exclude']} excluded group(s)")
     if "all_licensed" in counts:
         parts.append("plus every Intune-licensed user")
-    where = scalar(con, "SELECT file FROM temp.run_inputs WHERE name = 'intune_policies'")
+    where = scalar(con, "SELECT file FROM work.run_inputs WHERE name = 'intune_policies'")
     return f"the Mattermost iOS App Protection Policies in {where}: " + ", ".join(parts)
 
 
@@ -182,7 +184,7 @@ def _severity_counts(results: list[RuleResult]) -> dict[str, int]:
 
 def _readiness_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     counts = dict.fromkeys(READINESS_STATUSES, 0)
-    counts.update(dict(con.execute("SELECT status, count(*) FROM temp.readiness GROUP BY status").fetchall()))
+    counts.update(dict(con.execute("SELECT status, count(*) FROM work.readiness GROUP BY status").fetchall()))
     return counts
 
 
@@ -198,10 +200,10 @@ def _changes_since(con: duckdb.DuckDBPyConnection, previous: str | None) -> dict
     key = "rule_id, coalesce(entra_object_id, ''), coalesce(mattermost_user_id, ''), coalesce(observed, '')"
     new, resolved = con.execute(
         f"""SELECT
-              (SELECT count(*) FROM (SELECT {key} FROM temp.findings
+              (SELECT count(*) FROM (SELECT {key} FROM work.findings
                                      EXCEPT SELECT {key} FROM store.findings WHERE run_id = $prev)),
               (SELECT count(*) FROM (SELECT {key} FROM store.findings WHERE run_id = $prev
-                                     EXCEPT SELECT {key} FROM temp.findings))""",
+                                     EXCEPT SELECT {key} FROM work.findings))""",
         {"prev": previous}).fetchall()[0]
     return {"new": new, "resolved": resolved}
 
@@ -214,16 +216,16 @@ def _commit(con: duckdb.DuckDBPyConnection, run_id: str, started: datetime, fini
         con.execute("INSERT INTO store.runs VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     [run_id, started, finished, "partial" if partial else "complete", str(input_dir), targeting,
                      __version__])
-        con.execute("INSERT INTO store.findings SELECT * FROM temp.findings")
+        con.execute("INSERT INTO store.findings SELECT * FROM work.findings")
         if not partial:  # a delta link is only worth keeping with the whole run it belongs to
             con.execute("""INSERT OR REPLACE INTO store.graph_delta_state
-                           SELECT source_key, delta_link, $1, now() FROM temp.graph_state_pending""", [run_id])
-        con.execute("INSERT INTO store.readiness SELECT $1, * FROM temp.readiness", [run_id])
+                           SELECT source_key, delta_link, $1, now() FROM work.graph_state_pending""", [run_id])
+        con.execute("INSERT INTO store.readiness SELECT $1, * FROM work.readiness", [run_id])
         for table in SNAPSHOT_TABLES:
             con.execute(f"CREATE TABLE IF NOT EXISTS store.stg_{table} AS "
-                        f"SELECT CAST(NULL AS VARCHAR) AS run_id, * FROM temp.{table} LIMIT 0")
+                        f"SELECT CAST(NULL AS VARCHAR) AS run_id, * FROM work.{table} LIMIT 0")
             _add_new_columns(con, table)
-            con.execute(f"INSERT INTO store.stg_{table} BY NAME SELECT $1 AS run_id, * FROM temp.{table}", [run_id])
+            con.execute(f"INSERT INTO store.stg_{table} BY NAME SELECT $1 AS run_id, * FROM work.{table}", [run_id])
             con.execute(f"""DELETE FROM store.stg_{table} WHERE run_id NOT IN (
                               SELECT run_id FROM store.runs ORDER BY started_at DESC LIMIT $1)
                             AND run_id NOT IN (SELECT run_id FROM store.graph_delta_state)
@@ -244,7 +246,7 @@ def _add_new_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
         [f"stg_{table}"]).fetchall()}
     for name, kind in con.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_catalog = 'temp' AND table_name = $1 ORDER BY ordinal_position", [table]).fetchall():
+            "WHERE table_catalog = 'work' AND table_name = $1 ORDER BY ordinal_position", [table]).fetchall():
         if name not in kept:
             con.execute(f'ALTER TABLE store.stg_{table} ADD COLUMN "{name}" {kind}')
 
@@ -300,12 +302,12 @@ def _write_outputs(con: duckdb.DuckDBPyConnection, result: AuditResult) -> None:
     fresh.mkdir(mode=0o700)
     order = ("ORDER BY CASE severity WHEN 'blocking' THEN 1 WHEN 'warning' THEN 2 ELSE 3 END, rule_id, "
              "user_principal_name NULLS FIRST, mattermost_user_id NULLS FIRST, observed")
-    findings_query = f"SELECT {', '.join(FINDINGS_COLUMNS)} FROM temp.findings {order}"
+    findings_query = f"SELECT {', '.join(FINDINGS_COLUMNS)} FROM work.findings {order}"
     write_query_csv(con, findings_query, FINDINGS_COLUMNS, fresh / "findings.csv")
     write_query_json(con, findings_query, fresh / "findings.json")
     con.execute("SET VARIABLE reconcile_run_id = $1", [result.run_id])
     write_query_csv(con, f"SELECT getvariable('reconcile_run_id'), {', '.join(READINESS_COLUMNS)} "
-                         "FROM temp.readiness", ("run_id", *READINESS_COLUMNS), fresh / "readiness.csv")
+                         "FROM work.readiness", ("run_id", *READINESS_COLUMNS), fresh / "readiness.csv")
     write_json(result.summary, fresh / "summary.json")
     write_html(con, result.summary, fresh / "report.html")
     os.rename(fresh, runs / result.run_id)

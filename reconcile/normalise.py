@@ -39,4 +39,4 @@ def stage(con: duckdb.DuckDBPyConnection) -> None:
     for path in sorted((sql_dir() / "stage").glob("[0-9]*.sql")):
         run_sql_file(con, path)
     for table in RAW_TABLES:  # recreated empty, so their memory is given back rather than marked deleted
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM temp.{table} LIMIT 0")
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM work.{table} LIMIT 0")

@@ -161,7 +161,7 @@ def run_rules(
 
     Also fills ``rule_meta`` (every rule's severity and readiness effect) for readiness.sql.
     """
-    con.executemany("INSERT INTO temp.rule_meta VALUES (?, ?, ?, ?, ?)",
+    con.executemany("INSERT INTO work.rule_meta VALUES (?, ?, ?, ?, ?)",
                     [(rule.rule_id, rule.severity, rule.readiness, rule.stage, OWNERS[rule.owner])
                      for rule in rules])
     results = []
@@ -177,7 +177,7 @@ def run_rules(
         check_columns(con, rule)
         severity = "coalesce(r.severity, $severity)" if rule.severities else "$severity"
         con.execute(
-            f"""INSERT INTO temp.findings
+            f"""INSERT INTO work.findings
                 SELECT $run_id, $rule_id, {severity}, r.subject_type, r.entra_object_id,
                        r.mattermost_user_id, r.user_principal_name, r.email, r.observed, r.expected,
                        $predicted_error, coalesce(r.remediation, $remediation)
@@ -185,7 +185,7 @@ def run_rules(
             {"run_id": run_id, "rule_id": rule.rule_id, "severity": rule.severity,
              "predicted_error": rule.predicted_error, "remediation": rule.remediation},
         )
-        by_severity = dict(con.execute("SELECT severity, count(*) FROM temp.findings WHERE rule_id = $1 "
+        by_severity = dict(con.execute("SELECT severity, count(*) FROM work.findings WHERE rule_id = $1 "
                                        "GROUP BY severity", [rule.rule_id]).fetchall())
         stray = set(by_severity) - set(rule.severities or (rule.severity,))
         if stray:

@@ -11,7 +11,7 @@
 -- about another of their accounts does not make them fail; it counts as a warning for them.
 -- predicted_error is the first error the person would meet, in the order the mobile app and the
 -- server reach them (the rules' "stage"); fix lists every fix, each addressed to its owner.
-CREATE OR REPLACE TEMP TABLE readiness AS
+CREATE OR REPLACE TABLE readiness AS
 WITH missing AS (
     SELECT string_agg(name, ', ' ORDER BY name) AS names
     FROM (VALUES ('entra_users'), ('entra_licenses'), ('mattermost_users'), ('mattermost_config'),

@@ -19,7 +19,7 @@ def staged(land: Callable[[duckdb.DuckDBPyConnection], object], *tables: str) ->
         stage(con)
         out = {}
         for table in tables:
-            cursor = con.execute(f"SELECT * FROM temp.{table}")
+            cursor = con.execute(f"SELECT * FROM work.{table}")
             names = [d[0] for d in cursor.description]
             out[table] = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         return out

@@ -114,8 +114,8 @@ def test_plain_http_is_allowed_when_asked_for_and_on_loopback():
 def test_csv_cells_that_would_run_as_formulas_are_neutralised(tmp_path, start):
     value = f"{start}HYPERLINK(\"http://evil.example\")"
     with open_workspace() as con:
-        con.execute("CREATE TEMP TABLE t AS SELECT ? AS cell, 'plain' AS other", [value])
-        write_query_csv(con, "SELECT cell, other FROM temp.t", ("cell", "other"), tmp_path / "x.csv")
+        con.execute("CREATE TABLE t AS SELECT ? AS cell, 'plain' AS other", [value])
+        write_query_csv(con, "SELECT cell, other FROM work.t", ("cell", "other"), tmp_path / "x.csv")
     with (tmp_path / "x.csv").open(encoding="utf-8-sig", newline="") as handle:
         [row] = list(csv.DictReader(handle))
     assert row["cell"] == "'" + value

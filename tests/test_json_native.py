@@ -24,7 +24,7 @@ def con():
 
 
 def _landed(con, table: str) -> list[tuple]:
-    return con.execute(f"SELECT id, source_ref FROM temp.{table} ORDER BY id").fetchall()
+    return con.execute(f"SELECT id, source_ref FROM work.{table} ORDER BY id").fetchall()
 
 
 def _streamed(records) -> list[tuple]:
@@ -62,7 +62,7 @@ def test_graph_fields_are_landed_as_written(con, tmp_path):
     path.write_text(json.dumps({"value": [user, entra_user(2, assignedPlans=[])]}))
     land_users_file(con, path, "entra_users.json")
     rows = con.execute("SELECT account_enabled, other_mails, immutable_id, has_assigned_plans, intune_statuses "
-                       "FROM temp.raw_entra_users ORDER BY id").fetchall()
+                       "FROM work.raw_entra_users ORDER BY id").fetchall()
     assert rows[0] == ("false", ["A@x.example", "b@x.example"], "Hrz/HqNKnU+lCNTYHx9Ycw==", True, ["Enabled"])
     assert rows[1][3:] == (True, [])
 

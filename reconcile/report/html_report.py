@@ -59,7 +59,7 @@ def write_html(con: duckdb.DuckDBPyConnection, summary: dict, path: Path) -> Non
             continue
         rows = con.execute(
             """SELECT user_principal_name, email, mattermost_user_id, observed, expected, remediation
-               FROM temp.findings WHERE rule_id = $rule
+               FROM work.findings WHERE rule_id = $rule
                ORDER BY user_principal_name NULLS FIRST, mattermost_user_id NULLS FIRST, observed
                LIMIT $limit""", {"rule": rule["rule_id"], "limit": ROWS_PER_RULE}).fetchall()
         parts.append(f"<h2 id='{escape(rule['rule_id'])}'>{escape(rule['rule_id'])} "

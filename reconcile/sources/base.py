@@ -87,7 +87,7 @@ def failed_inputs(con: duckdb.DuckDBPyConnection, names: Iterable[str], tables: 
     (no findings from half a source) and mark its inputs failed, so the rules needing them are skipped and
     the run is partial. Failed is not absent: the source was there and was read."""
     for table in tables:
-        con.execute(f"DELETE FROM temp.{table}")
+        con.execute(f"DELETE FROM work.{table}")
     if isinstance(exc, EmptySourceError):
         note, file = str(exc), file or exc.file
     else:
@@ -97,10 +97,10 @@ def failed_inputs(con: duckdb.DuckDBPyConnection, names: Iterable[str], tables: 
 
 def record_inputs(con: duckdb.DuckDBPyConnection, infos: list[InputInfo]) -> None:
     con.executemany(
-        "INSERT INTO temp.run_inputs VALUES ($name, $available, $file, $rows, $note, $failed)",
+        "INSERT INTO work.run_inputs VALUES ($name, $available, $file, $rows, $note, $failed)",
         [asdict(info) for info in infos],
     )
 
 
 def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> tuple[str, ...]:
-    return tuple(d[0] for d in con.execute(f"SELECT * FROM temp.{table} LIMIT 0").description)
+    return tuple(d[0] for d in con.execute(f"SELECT * FROM work.{table} LIMIT 0").description)

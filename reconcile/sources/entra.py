@@ -115,7 +115,7 @@ class EntraExport:
                         else "the Entra admin center's Download users CSV")
             return failed_inputs(con, ("entra_users", "entra_licenses"), USER_TABLES,
                                  EmptySourceError(f"{file} holds no users; expected {expected}", file))
-        with_plans = scalar(con, "SELECT count(*) FROM temp.raw_entra_users WHERE has_assigned_plans")
+        with_plans = scalar(con, "SELECT count(*) FROM work.raw_entra_users WHERE has_assigned_plans")
         licenses = InputInfo("entra_licenses", with_plans > 0, file if with_plans else None,
                              with_plans if with_plans else None,
                              None if with_plans else f"{file} carries no assignedPlans")
@@ -144,7 +144,7 @@ def targeting_groups(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
 
 def require_group_members(con: duckdb.DuckDBPyConnection) -> None:
     """A group that decides who is targeted must have its members exported, or targeting is a guess."""
-    exported = {row[0] for row in con.execute("SELECT DISTINCT group_id FROM temp.raw_entra_group_members").fetchall()}
+    exported = {row[0] for row in con.execute("SELECT DISTINCT group_id FROM work.raw_entra_group_members").fetchall()}
     for group, source in targeting_groups(con):
         if group not in exported:
             raise InputError("--intune-group" if source == "override" else intune_policies.INTUNE_POLICIES, None,

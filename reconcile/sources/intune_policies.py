@@ -58,8 +58,8 @@ def load_intune_policies(con: duckdb.DuckDBPyConnection, records: Iterable[dict]
 
     load_rows(con, "intune_policy_apps", POLICY_APP_COLUMNS, apps())
     load_rows(con, "intune_policy_targets", POLICY_TARGET_COLUMNS, targets)
-    return scalar(con, "SELECT count(DISTINCT policy_id) FROM (SELECT policy_id FROM temp.intune_policy_apps "
-                       "UNION SELECT policy_id FROM temp.intune_policy_targets)")
+    return scalar(con, "SELECT count(DISTINCT policy_id) FROM (SELECT policy_id FROM work.intune_policy_apps "
+                       "UNION SELECT policy_id FROM work.intune_policy_targets)")
 
 
 def land_file(con: duckdb.DuckDBPyConnection, input_dir: Path) -> InputInfo:

@@ -82,9 +82,9 @@ def land_collection(con: duckdb.DuckDBPyConnection, path: Path, name: str, table
     params = {"path": str(path), "name": name}
     try:
         con.execute("SET preserve_insertion_order = true")  # record numbers follow the file
-        before = con.execute(f"SELECT count(*) FROM temp.{table}").fetchall()[0][0]
-        con.execute(f"INSERT INTO temp.{table} WITH items AS ({items}) {rows}", params)
-        inserted = con.execute(f"SELECT count(*) FROM temp.{table}").fetchall()[0][0] - before
+        before = con.execute(f"SELECT count(*) FROM work.{table}").fetchall()[0][0]
+        con.execute(f"INSERT INTO work.{table} WITH items AS ({items}) {rows}", params)
+        inserted = con.execute(f"SELECT count(*) FROM work.{table}").fetchall()[0][0] - before
         if inserted == 0 and check_page is not None and con.execute(
                 f"WITH items AS ({items}) {check_page}", {"path": str(path)}).fetchall()[0][0]:
             return None  # an object that is not a Graph page: the streaming reader says what it is

@@ -8,10 +8,11 @@ names is landed too: its value is what Mattermost stores as ``auth_data``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
 
 import duckdb
-import pandas as pd
+import pyarrow as pa
 
 from reconcile.errors import EmptySourceError
 from reconcile.sources.base import DescribedRecords, InputInfo, RunContext
@@ -33,25 +34,57 @@ def raw_rows(entries: Iterable[dict], id_attribute: str | None) -> Iterator[tupl
         yield (entry["dn"], *first, _first(attrs.get(wanted)) if wanted else None, wanted, entry.get("_where"))
 
 
-def land_ldif(con: duckdb.DuckDBPyConnection, export: LdifExport, id_attribute: str | None) -> int:
-    """The export's column batches straight into raw_ldap_users: no dict or tuple per entry."""
+def ldif_tables(export: LdifExport, id_attribute: str | None) -> Iterator[pa.Table]:
+    """The export as Arrow column batches: no dict or tuple per entry on the way to DuckDB."""
     wanted = id_attribute.lower() if id_attribute else None
     names = [*ATTRIBUTES, *([wanted] if wanted and wanted not in ATTRIBUTES else [])]
-    total = 0
     for batch in export.columns(names):
         rows = len(batch["dn"])
-        values = {column: batch[name] for column, name in zip(RAW_COLUMNS[1:6], ATTRIBUTES, strict=True)}
-        frame = pd.DataFrame({"dn": batch["dn"], **values,
-                              "id_attribute": batch[wanted] if wanted else [None] * rows, "line": batch["line"]})
-        con.register("_ldif_batch", frame)
+        values = {column: pa.array(batch[name], pa.binary())
+                  for column, name in zip(RAW_COLUMNS[1:6], ATTRIBUTES, strict=True)}
+        yield pa.table({"dn": pa.array(batch["dn"], pa.string()), **values,
+                        "id_attribute": pa.array(batch[wanted] if wanted else [None] * rows, pa.binary()),
+                        "line": pa.array(batch["line"], pa.int64())})
+
+
+def land_tables(con: duckdb.DuckDBPyConnection, tables: Iterable[pa.Table], file: str,
+                id_attribute: str | None) -> int:
+    total = 0
+    for table in tables:
+        con.register("_ldif_batch", table)
         try:
-            con.execute(f"INSERT INTO temp.raw_ldap_users ({', '.join(RAW_COLUMNS)}) "
+            con.execute(f"INSERT INTO work.raw_ldap_users ({', '.join(RAW_COLUMNS)}) "
                         f"SELECT * EXCLUDE (line), $name, $file || ' line ' || line FROM _ldif_batch",
-                        {"name": wanted, "file": export.file})
+                        {"name": id_attribute.lower() if id_attribute else None, "file": file})
         finally:
             con.unregister("_ldif_batch")
-        total += rows
+        total += table.num_rows
     return total
+
+
+class _Parse(threading.Thread):
+    """The LDIF parsed on a thread of its own while DuckDB reads the JSON exports: the parser is Python
+    on one core, DuckDB releases the GIL, and on a small machine the other core would sit idle.
+    Daemon: a run stopped by another input's error does not wait for it."""
+
+    def __init__(self, export: LdifExport, id_attribute: str | None):
+        super().__init__(name="ldif-parse", daemon=True)
+        self.export, self.id_attribute = export, id_attribute
+        self.tables: list[pa.Table] = []
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.tables = list(ldif_tables(self.export, self.id_attribute))
+        except BaseException as exc:  # handed to the landing thread, which raises it
+            self.error = exc
+
+    def result(self) -> list[pa.Table]:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.tables
 
 
 def _first(values: list | None) -> bytes | None:
@@ -72,9 +105,17 @@ class LdapSource:
     def __init__(self, live: Callable[[dict | None], DescribedRecords] | None = None, label: str | None = None,
                  note: str | None = None):
         self.live, self.label, self.note = live, label, note
+        self._parse: _Parse | None = None
+
+    def prefetch(self, ctx: RunContext) -> None:
+        """Start parsing the export file (the config, which names the id attribute, is known by now)."""
+        path = ctx.input_dir / LDAP_LDIF
+        if self.live is None and path.is_file():
+            self._parse = _Parse(LdifExport(path), _id_attribute(ctx.config))
 
     def land(self, con: duckdb.DuckDBPyConnection, ctx: RunContext) -> list[InputInfo]:
         config = ctx.config
+        id_attribute = _id_attribute(config)
         if self.live is not None:
             where, entries, note = self.label or "LDAP", self.live(config), self.note
         else:
@@ -82,10 +123,12 @@ class LdapSource:
             if not path.is_file():
                 return [InputInfo("ldap", False, note=f"no {LDAP_LDIF}")]
             where, entries, note = LDAP_LDIF, LdifExport(path), None
-        settings = (config or {}).get("LdapSettings")
-        id_attribute = settings.get("IdAttribute") if isinstance(settings, dict) else None
+            if self._parse is not None and self._parse.id_attribute == id_attribute:
+                entries = self._parse.export
         if isinstance(entries, LdifExport):
-            count = land_ldif(con, entries, id_attribute or None)
+            tables = (self._parse.result() if self._parse is not None and entries is self._parse.export
+                      else ldif_tables(entries, id_attribute))
+            count = land_tables(con, tables, entries.file, id_attribute)
         else:
             count = load_rows(con, "raw_ldap_users", RAW_COLUMNS, raw_rows(entries, id_attribute or None))
         if isinstance(entries, DescribedRecords):  # what was searched: shown, so a wrong base or filter is visible
@@ -101,6 +144,11 @@ class LdapSource:
         return [InputInfo("ldap", True, where, count, note)]
 
 
+def _id_attribute(config: dict | None) -> str | None:
+    settings = (config or {}).get("LdapSettings")
+    return (settings.get("IdAttribute") or None) if isinstance(settings, dict) else None
+
+
 def _ldap_in_use(con: duckdb.DuckDBPyConnection, config: dict | None) -> str | None:
     """Why an LDAP source with no entries is a failed one, or None when LDAP is known to be unused.
 
@@ -111,7 +159,7 @@ def _ldap_in_use(con: duckdb.DuckDBPyConnection, config: dict | None) -> str | N
     settings = config.get("LdapSettings")
     if isinstance(settings, dict) and str(settings.get("Enable")).lower() == "true":
         return "LdapSettings.Enable is true"
-    accounts = scalar(con, "SELECT count(*) FROM temp.raw_mm_users WHERE lower(auth_service) = 'ldap'")
+    accounts = scalar(con, "SELECT count(*) FROM work.raw_mm_users WHERE lower(auth_service) = 'ldap'")
     if accounts:
         return f"{accounts} Mattermost account(s) sign in with ldap"
     return None

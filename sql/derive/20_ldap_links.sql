@@ -1,5 +1,5 @@
 -- Which Entra user each LDAP entry belongs to: by msDS-aadObjectId, else UPN, else mail.
-CREATE OR REPLACE TEMP TABLE ldap_links AS
+CREATE OR REPLACE TABLE ldap_links AS
 WITH candidates AS (
     SELECT l.dn, e.object_id_norm, 1 AS step, 'aad_object_id' AS link_kind
     FROM ldap_users l JOIN entra_users e ON l.aad_object_id = e.object_id_norm

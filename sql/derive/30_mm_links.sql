@@ -14,7 +14,7 @@
 -- an entry's link to a person can rest on a msDS-aadObjectId that USER_LDAP_AADOBJECTID_MISMATCH
 -- disputes, and must not pull another person's account away from them.
 -- Bots are never evaluated, so they are never linked.
-CREATE OR REPLACE TEMP TABLE mm_links AS
+CREATE OR REPLACE TABLE mm_links AS
 WITH m AS (
     SELECT id, auth_data, auth_data_lower, auth_data_guid, auth_data_hex_guid, auth_data_b64_guid, email_lower
     FROM mm_users WHERE NOT is_bot

@@ -5,7 +5,7 @@
 --     (exclusion wins, as in Intune), allLicensedUsersAssignmentTarget = every Intune-licensed user;
 --   3 every group exported under entra_groups/ (include);
 --   4 nothing: every enabled Member user (40_targeted.sql).
-CREATE OR REPLACE TEMP TABLE targeting AS
+CREATE OR REPLACE TABLE targeting AS
 WITH policies_read AS (
     SELECT coalesce((SELECT available FROM run_inputs WHERE name = 'intune_policies'), false) AS yes
 ),

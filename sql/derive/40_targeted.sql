@@ -4,7 +4,7 @@
 -- Disabled accounts cannot sign in and are left out (USER_ENTRA_DISABLED reports them where a
 -- Mattermost account still points at them). A group member missing from the users export is still
 -- targeted (in_users = false): the exports disagree, and saying nothing would be the worst answer.
-CREATE OR REPLACE TEMP TABLE targeted AS
+CREATE OR REPLACE TABLE targeted AS
 WITH members_in AS (
     SELECT DISTINCT object_id_norm FROM entra_group_members
     WHERE group_id IN (SELECT group_id FROM targeting WHERE mode = 'include')

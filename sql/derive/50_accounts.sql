@@ -1,5 +1,5 @@
 -- Every non-bot Mattermost account with the Entra user it links to and its standing under Intune.
-CREATE OR REPLACE TEMP TABLE accounts AS
+CREATE OR REPLACE TABLE accounts AS
 SELECT
     m.id, m.username, m.email, m.auth_service, m.auth_data, m.auth_data_guid,
     -- GUID-shaped (any text form, or Mattermost's \xx hex) but matched to no objectGUID: without the
@@ -30,7 +30,7 @@ WHERE NOT m.is_bot;
 
 -- Active accounts of the selected service in the findings shape, for the rules that differ only
 -- in which identifier the account is bound by (USER_AUTHDATA_*).
-CREATE OR REPLACE TEMP VIEW v_selected_account_findings AS
+CREATE OR REPLACE VIEW v_selected_account_findings AS
 SELECT 'user' AS subject_type, entra_object_id, id AS mattermost_user_id,
        entra_upn AS user_principal_name, email,
        format('auth_data = "{}" ({}, linked by {})', coalesce(auth_data, ''), account_label,

@@ -2,7 +2,7 @@
 -- name claim (the UPN), else the upn claim, else the email claim. objectid_sent is the objectId the
 -- assertion carries under any claim name ending in "objectidentifier" (full URI preferred), so a
 -- claim sent under the wrong name is still recognised as the objectId.
-CREATE OR REPLACE TEMP TABLE saml_people AS
+CREATE OR REPLACE TABLE saml_people AS
 WITH sent AS (
     SELECT s.file,
            coalesce(s.objectidentifier,

@@ -1,6 +1,6 @@
 -- Whom each MSAL token is about (by oid, else preferred_username / upn as the UPN, else as mail),
 -- and the account that person would enroll with (active, selected auth service, best link).
-CREATE OR REPLACE TEMP TABLE token_people AS
+CREATE OR REPLACE TABLE token_people AS
 WITH candidates AS (
     SELECT t.line, e.object_id_norm, 1 AS step, 'oid' AS matched_by
     FROM msal_tokens t JOIN entra_users e ON e.object_id_norm = t.oid_norm

@@ -3,7 +3,7 @@
 -- the staging tables (staging.sql) with the normal forms, once over each whole table.
 -- source_ref names the record for error messages ("entra_users.json: page 3, value[17]").
 
-CREATE TEMP TABLE raw_entra_users (      -- Graph user objects: GET /users, the CSV download, /users/delta
+CREATE TABLE raw_entra_users (      -- Graph user objects: GET /users, the CSV download, /users/delta
     id                   VARCHAR,        -- JSON scalars arrive as their text (true -> 'true')
     user_principal_name  VARCHAR,
     mail                 VARCHAR,
@@ -17,14 +17,14 @@ CREATE TEMP TABLE raw_entra_users (      -- Graph user objects: GET /users, the 
     source_ref           VARCHAR
 );
 
-CREATE TEMP TABLE raw_entra_group_members (  -- GET /groups/{id}/transitiveMembers/microsoft.graph.user
+CREATE TABLE raw_entra_group_members (  -- GET /groups/{id}/transitiveMembers/microsoft.graph.user
     group_id             VARCHAR NOT NULL,     -- canonical: from the file name or the pull
     id                   VARCHAR,
     user_principal_name  VARCHAR,
     source_ref           VARCHAR
 );
 
-CREATE TEMP TABLE raw_mm_users (         -- mmctl user list --all --json, GET /api/v4/users, the Users table
+CREATE TABLE raw_mm_users (         -- mmctl user list --all --json, GET /api/v4/users, the Users table
     id                   VARCHAR,
     username             VARCHAR,
     email                VARCHAR,
@@ -35,7 +35,7 @@ CREATE TEMP TABLE raw_mm_users (         -- mmctl user list --all --json, GET /a
     source_ref           VARCHAR
 );
 
-CREATE TEMP TABLE raw_ldap_users (       -- LDIF export or live search: the first value of each attribute
+CREATE TABLE raw_ldap_users (       -- LDIF export or live search: the first value of each attribute
     dn                   VARCHAR NOT NULL,
     aad_object_id        BLOB,           -- msDS-aadObjectId: GUID text, or 16 bytes
     object_guid          BLOB,           -- objectGUID: 16 bytes, or GUID text

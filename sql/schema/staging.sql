@@ -4,7 +4,7 @@
 -- *_lower / *_norm columns are single-value normal forms computed while loading
 -- (reconcile/staging.py); raw values are kept beside them because the server compares exactly.
 
-CREATE TEMP TABLE entra_users (
+CREATE TABLE entra_users (
     object_id            VARCHAR NOT NULL,  -- Graph id as exported
     object_id_norm       VARCHAR NOT NULL,  -- canonical GUID
     upn                  VARCHAR,
@@ -21,19 +21,19 @@ CREATE TEMP TABLE entra_users (
     source_ref           VARCHAR
 );
 
-CREATE TEMP TABLE entra_other_mails (
+CREATE TABLE entra_other_mails (
     object_id_norm VARCHAR NOT NULL,
     email_lower    VARCHAR NOT NULL
 );
 
-CREATE TEMP TABLE entra_group_members (
+CREATE TABLE entra_group_members (
     group_id       VARCHAR NOT NULL,
     object_id_norm VARCHAR NOT NULL,
     upn            VARCHAR,
     source_ref     VARCHAR
 );
 
-CREATE TEMP TABLE mm_users (
+CREATE TABLE mm_users (
     id                 VARCHAR NOT NULL,
     username           VARCHAR,
     email              VARCHAR,
@@ -49,7 +49,7 @@ CREATE TEMP TABLE mm_users (
     source_ref         VARCHAR
 );
 
-CREATE TEMP TABLE ldap_users (
+CREATE TABLE ldap_users (
     dn                 VARCHAR NOT NULL,
     aad_object_id_raw  VARCHAR,           -- msDS-aadObjectId as stored (text, or canonical form of 16 bytes)
     aad_object_id      VARCHAR,           -- canonical GUID
@@ -65,7 +65,7 @@ CREATE TEMP TABLE ldap_users (
     source_ref         VARCHAR
 );
 
-CREATE TEMP TABLE mm_config (
+CREATE TABLE mm_config (
     intune_present          BOOLEAN,
     intune_enable           BOOLEAN,
     intune_tenant_id        VARCHAR,
@@ -89,7 +89,7 @@ CREATE TEMP TABLE mm_config (
     ldap_enable_sync        BOOLEAN            -- LdapSettings.EnableSync
 );
 
-CREATE TEMP TABLE mm_license (
+CREATE TABLE mm_license (
     is_licensed    BOOLEAN,
     sku_short_name VARCHAR,
     sku_name       VARCHAR,
@@ -98,7 +98,7 @@ CREATE TEMP TABLE mm_license (
 
 -- SAML: one row per validly signed assertion (identity data comes only from these), every
 -- attribute of those assertions, and the captures that were rejected (no identity data).
-CREATE TEMP TABLE saml_assertions (
+CREATE TABLE saml_assertions (
     file                    VARCHAR NOT NULL,
     kind                    VARCHAR,           -- response | assertion | wsfed
     signed_element          VARCHAR,           -- response | assertion
@@ -127,25 +127,25 @@ CREATE TEMP TABLE saml_assertions (
     source_ref              VARCHAR
 );
 
-CREATE TEMP TABLE saml_attributes (
+CREATE TABLE saml_attributes (
     file  VARCHAR NOT NULL,
     name  VARCHAR NOT NULL,
     value VARCHAR
 );
 
-CREATE TEMP TABLE saml_rejected (
+CREATE TABLE saml_rejected (
     file   VARCHAR NOT NULL,
     reason VARCHAR NOT NULL
 );
 
-CREATE TEMP TABLE saml_metadata (
+CREATE TABLE saml_metadata (
     file              VARCHAR NOT NULL,
     entity_id         VARCHAR,
     certificate_count INTEGER
 );
 
 -- MSAL access tokens, one row per token line (decoded, not verified).
-CREATE TEMP TABLE msal_tokens (
+CREATE TABLE msal_tokens (
     line                 INTEGER NOT NULL,
     alg                  VARCHAR,
     ver                  VARCHAR,
@@ -162,7 +162,7 @@ CREATE TEMP TABLE msal_tokens (
 );
 
 -- The Entra app registration of the server API app, its consent and the MAM resource.
-CREATE TEMP TABLE entra_application (
+CREATE TABLE entra_application (
     app_id                          VARCHAR NOT NULL,
     object_id                       VARCHAR,
     display_name                    VARCHAR,
@@ -173,45 +173,45 @@ CREATE TEMP TABLE entra_application (
 
 -- The delegated scopes the server API app defines (api.oauth2PermissionScopes), and the clients
 -- pre-authorized for them (api.preAuthorizedApplications: no consent prompt for those clients).
-CREATE TEMP TABLE entra_app_scopes (
+CREATE TABLE entra_app_scopes (
     scope_id   VARCHAR,
     value      VARCHAR,
     is_enabled BOOLEAN,
     type       VARCHAR                         -- User | Admin: who may consent
 );
 
-CREATE TEMP TABLE entra_app_preauthorized (
+CREATE TABLE entra_app_preauthorized (
     app_id        VARCHAR NOT NULL,            -- the client's appId, lowercase
     permission_id VARCHAR                      -- a scope id of entra_app_scopes
 );
 
 -- The tenant's authorization policy (GET /policies/authorizationPolicy): may users consent to apps?
-CREATE TEMP TABLE entra_authorization_policy (
+CREATE TABLE entra_authorization_policy (
     user_consent VARCHAR NOT NULL,             -- enabled | limited | disabled
     policies     VARCHAR,                      -- permissionGrantPoliciesAssigned, space-separated
     source_ref   VARCHAR
 );
 
-CREATE TEMP TABLE entra_app_required_access (
+CREATE TABLE entra_app_required_access (
     resource_app_id VARCHAR NOT NULL,
     access_id       VARCHAR,
     access_type     VARCHAR                    -- Scope (delegated) | Role (application)
 );
 
-CREATE TEMP TABLE entra_service_principals (
+CREATE TABLE entra_service_principals (
     id           VARCHAR NOT NULL,
     app_id       VARCHAR,
     display_name VARCHAR,
     source_ref   VARCHAR
 );
 
-CREATE TEMP TABLE entra_sp_scopes (          -- delegated scopes a service principal publishes
+CREATE TABLE entra_sp_scopes (          -- delegated scopes a service principal publishes
     sp_id    VARCHAR NOT NULL,
     scope_id VARCHAR,
     value    VARCHAR
 );
 
-CREATE TEMP TABLE entra_oauth2_grants (
+CREATE TABLE entra_oauth2_grants (
     id           VARCHAR,
     client_id    VARCHAR,
     consent_type VARCHAR,
@@ -223,24 +223,24 @@ CREATE TEMP TABLE entra_oauth2_grants (
 
 -- Intune iOS App Protection Policies (GET /deviceAppManagement/iosManagedAppProtections
 -- ?$expand=apps,assignments): the apps each policy protects and whom it is assigned to.
-CREATE TEMP TABLE intune_policy_apps (
+CREATE TABLE intune_policy_apps (
     policy_id    VARCHAR NOT NULL,
     display_name VARCHAR,
     bundle_id    VARCHAR                -- iosMobileAppIdentifier.bundleId
 );
 
-CREATE TEMP TABLE intune_policy_targets (
+CREATE TABLE intune_policy_targets (
     policy_id   VARCHAR NOT NULL,
     target_type VARCHAR NOT NULL,       -- groupAssignmentTarget | exclusionGroupAssignmentTarget | allLicensedUsersAssignmentTarget | ...
     group_id    VARCHAR
 );
 
 -- Run options the SQL needs: the iOS bundle ids the organisation deploys, and --intune-group.
-CREATE TEMP TABLE ios_bundle_ids (bundle_id VARCHAR NOT NULL);
-CREATE TEMP TABLE intune_group_override (group_id VARCHAR NOT NULL);
+CREATE TABLE ios_bundle_ids (bundle_id VARCHAR NOT NULL);
+CREATE TABLE intune_group_override (group_id VARCHAR NOT NULL);
 -- The Mattermost Mobile client ids (appIds of Mattermost's multi-tenant mobile app): the published
 -- production and beta ids with the bundle each signs in from, and any given with --mobile-client-id.
-CREATE TEMP TABLE mobile_client_ids (
+CREATE TABLE mobile_client_ids (
     app_id    VARCHAR NOT NULL,
     bundle_id VARCHAR,                         -- NULL for one given with --mobile-client-id
     source    VARCHAR NOT NULL                 -- published | option
@@ -248,17 +248,17 @@ CREATE TEMP TABLE mobile_client_ids (
 
 -- Raw Graph user objects of an incremental (delta) pull, and the delta link to save when the run
 -- commits: the base the next night's delta round is applied to.
-CREATE TEMP TABLE entra_user_raw (
+CREATE TABLE entra_user_raw (
     object_id VARCHAR NOT NULL,
     raw       JSON NOT NULL
 );
-CREATE TEMP TABLE graph_state_pending (
+CREATE TABLE graph_state_pending (
     source_key VARCHAR NOT NULL,
     delta_link VARCHAR NOT NULL
 );
 
 -- Which inputs this run read: rules list their needs in depends_on and are skipped without them.
-CREATE TEMP TABLE run_inputs (
+CREATE TABLE run_inputs (
     name      VARCHAR PRIMARY KEY,            -- entra_users, entra_licenses, entra_groups, ...
     available BOOLEAN NOT NULL,
     file      VARCHAR,
@@ -268,7 +268,7 @@ CREATE TEMP TABLE run_inputs (
 );
 
 -- The run's findings, filled by the rule runner (reconcile/rules.py) in the findings contract.
-CREATE TEMP TABLE findings (
+CREATE TABLE findings (
     run_id              VARCHAR NOT NULL,
     rule_id             VARCHAR NOT NULL,
     severity            VARCHAR NOT NULL,
@@ -284,7 +284,7 @@ CREATE TEMP TABLE findings (
 );
 
 -- Every rule of the run and how its findings weigh on a person's readiness.
-CREATE TEMP TABLE rule_meta (
+CREATE TABLE rule_meta (
     rule_id   VARCHAR PRIMARY KEY,
     severity  VARCHAR NOT NULL,
     readiness VARCHAR NOT NULL,    -- severity | not_evaluated
