@@ -47,42 +47,67 @@ subjects AS (
 ),
 user_findings AS (SELECT * FROM findings WHERE subject_type NOT IN ('config', 'tenant')),
 applied AS (  -- equi-joins only: an OR join here would compare every subject with every finding
-    SELECT s.subject_no, f.*, f.severity AS effective
-    FROM subjects s
-    CROSS JOIN (SELECT * FROM findings    -- a blocking server or tenant problem fails everyone; their
-                WHERE subject_type IN ('config', 'tenant') AND severity = 'blocking') f  -- warnings stay findings
+    -- A blocking server or tenant problem fails everyone (their warnings stay findings): those findings
+    -- are subject 0, aggregated once and merged into every subject's row below, rather than repeated
+    -- for each of a million subjects.
+    SELECT 0 AS subject_no, f.rule_id, f.predicted_error, f.remediation, f.severity AS effective
+    FROM findings f
+    WHERE subject_type IN ('config', 'tenant') AND severity = 'blocking'
     UNION ALL
-    SELECT s.subject_no, f.*,
+    SELECT s.subject_no, f.rule_id, f.predicted_error, f.remediation,
            CASE WHEN f.severity = 'blocking' AND f.mattermost_user_id IS NOT NULL
                      AND f.mattermost_user_id IS DISTINCT FROM s.mattermost_user_id
                 THEN 'warning' ELSE f.severity END
     FROM subjects s JOIN user_findings f ON f.entra_object_id = s.entra_object_id
     WHERE s.is_person
     UNION ALL
-    SELECT s.subject_no, f.*, f.severity
+    SELECT s.subject_no, f.rule_id, f.predicted_error, f.remediation, f.severity
     FROM subjects s JOIN user_findings f ON f.mattermost_user_id = s.mattermost_user_id
     WHERE NOT s.is_person
     UNION ALL
-    SELECT s.subject_no, f.*, f.severity
+    SELECT s.subject_no, f.rule_id, f.predicted_error, f.remediation, f.severity
     FROM subjects s JOIN user_findings f ON f.entra_object_id = s.entra_object_id
     WHERE NOT s.is_person AND f.mattermost_user_id IS NULL
 ),
 per_subject AS (
     SELECT a.subject_no,
            bool_or(m.readiness = 'not_evaluated') AS exempt,
+           min(a.rule_id) FILTER (WHERE m.readiness = 'not_evaluated') AS exempt_rule,
            arg_min(a.predicted_error, a.rule_id) FILTER (WHERE m.readiness = 'not_evaluated') AS exempt_error,
            arg_min(m.owner || ': ' || a.remediation, a.rule_id)
                FILTER (WHERE m.readiness = 'not_evaluated') AS exempt_fix,
            bool_or(a.effective = 'blocking') AS has_blocking,
            bool_or(a.effective = 'warning') AS has_warning,
+           min((CASE a.effective WHEN 'blocking' THEN 1 WHEN 'warning' THEN 2 ELSE 3 END, m.stage, a.rule_id))
+               AS top_key,
            arg_min(a.predicted_error, (CASE a.effective WHEN 'blocking' THEN 1 WHEN 'warning' THEN 2 ELSE 3 END,
                                        m.stage, a.rule_id)) AS top_error,
-           string_agg(DISTINCT a.rule_id, ';' ORDER BY a.rule_id) AS rule_ids,
-           string_agg(DISTINCT m.owner || ': ' || a.remediation, ' | ' ORDER BY m.owner || ': ' || a.remediation)
-               FILTER (WHERE a.effective IN ('blocking', 'warning')) AS fixes
+           list(DISTINCT a.rule_id) AS rule_list,
+           list(DISTINCT m.owner || ': ' || a.remediation)
+               FILTER (WHERE a.effective IN ('blocking', 'warning') AND a.remediation IS NOT NULL) AS fix_list
     FROM applied a
     JOIN rule_meta m USING (rule_id)
     GROUP BY a.subject_no
+),
+everyone AS (SELECT * FROM per_subject WHERE subject_no = 0),
+merged AS (  -- each subject's own findings with everyone's, as if they had been aggregated together
+    SELECT s.subject_no,
+           coalesce(p.exempt, false) OR coalesce(c.exempt, false) AS exempt,
+           CASE WHEN p.exempt_rule IS NOT NULL AND (c.exempt_rule IS NULL OR p.exempt_rule <= c.exempt_rule)
+                THEN p.exempt_error ELSE c.exempt_error END AS exempt_error,
+           CASE WHEN p.exempt_rule IS NOT NULL AND (c.exempt_rule IS NULL OR p.exempt_rule <= c.exempt_rule)
+                THEN p.exempt_fix ELSE c.exempt_fix END AS exempt_fix,
+           coalesce(p.has_blocking, false) OR coalesce(c.has_blocking, false) AS has_blocking,
+           coalesce(p.has_warning, false) OR coalesce(c.has_warning, false) AS has_warning,
+           CASE WHEN p.top_key IS NOT NULL AND (c.top_key IS NULL OR p.top_key <= c.top_key)
+                THEN p.top_error ELSE c.top_error END AS top_error,
+           nullif(array_to_string(list_sort(list_distinct(
+               list_concat(coalesce(p.rule_list, []), coalesce(c.rule_list, [])))), ';'), '') AS rule_ids,
+           nullif(array_to_string(list_sort(list_distinct(
+               list_concat(coalesce(p.fix_list, []), coalesce(c.fix_list, [])))), ' | '), '') AS fixes
+    FROM subjects s
+    LEFT JOIN per_subject p USING (subject_no)
+    LEFT JOIN everyone c ON true
 )
 SELECT
     s.entra_object_id, s.mattermost_user_id, s.user_principal_name, s.email,
@@ -108,5 +133,5 @@ SELECT
         WHEN p.has_warning THEN p.fixes
     END AS fix
 FROM subjects s
-LEFT JOIN per_subject p USING (subject_no)
+LEFT JOIN merged p USING (subject_no)
 ORDER BY s.user_principal_name NULLS LAST, s.mattermost_user_id;

@@ -14,52 +14,57 @@
 -- an entry's link to a person can rest on a msDS-aadObjectId that USER_LDAP_AADOBJECTID_MISMATCH
 -- disputes, and must not pull another person's account away from them.
 -- Bots are never evaluated, so they are never linked.
-CREATE OR REPLACE TABLE mm_links AS
-WITH m AS (
+-- The candidates are collected one join per statement: as one query, all thirteen hash tables (each
+-- over a million users in a large tenant) would be alive at once.
+CREATE OR REPLACE VIEW mm_link_accounts AS
     SELECT id, auth_data, auth_data_lower, auth_data_guid, auth_data_hex_guid, auth_data_b64_guid, email_lower
-    FROM mm_users WHERE NOT is_bot
-),
-ldap_person AS (
-    SELECT l.*, k.object_id_norm AS person
-    FROM ldap_users l JOIN ldap_links k USING (dn)
-),
-guid_forms AS (  -- every objectGUID form known for a person, with where it came from
+    FROM mm_users WHERE NOT is_bot;
+CREATE OR REPLACE TABLE mm_link_ldap_person AS
+    SELECT k.object_id_norm AS person, l.object_guid, l.object_guid_naive, l.id_attribute_lower
+    FROM ldap_users l JOIN ldap_links k USING (dn);
+CREATE OR REPLACE TABLE mm_link_guid_forms AS  -- every objectGUID form known for a person, and its source
     SELECT person AS object_id_norm, object_guid AS windows_form, object_guid_naive AS naive_form, 1 AS pref
-    FROM ldap_person WHERE object_guid IS NOT NULL
+    FROM mm_link_ldap_person WHERE object_guid IS NOT NULL
     UNION ALL
     SELECT object_id_norm, immutable_guid, immutable_guid_naive, 0
-    FROM entra_users WHERE immutable_guid IS NOT NULL
-),
-candidates AS (
-    SELECT m.id, e.object_id_norm, 1 AS step, 0 AS pref FROM m JOIN entra_users e ON m.auth_data = e.object_id
-    UNION ALL
-    SELECT m.id, e.object_id_norm, 2, 0 FROM m JOIN entra_users e ON m.auth_data_guid = e.object_id_norm
-    WHERE m.auth_data <> e.object_id
-    UNION ALL
-    SELECT m.id, e.object_id_norm, 3, 0 FROM m JOIN entra_users e ON m.auth_data_lower = e.mail_lower
-    UNION ALL
-    SELECT m.id, o.object_id_norm, 3, 0 FROM m JOIN entra_other_mails o ON m.auth_data_lower = o.email_lower
-    UNION ALL
-    SELECT m.id, e.object_id_norm, 4, 0 FROM m JOIN entra_users e ON m.auth_data_lower = e.upn_lower
-    UNION ALL
-    SELECT m.id, e.object_id_norm, 5, 0 FROM m JOIN entra_users e ON m.auth_data = e.immutable_id
-    UNION ALL
-    SELECT m.id, p.person, 5, 1 FROM m JOIN ldap_person p ON m.auth_data_b64_guid = p.object_guid
-    UNION ALL
-    SELECT m.id, g.object_id_norm, 6, g.pref FROM m JOIN guid_forms g ON m.auth_data_guid = g.windows_form
-    UNION ALL
-    SELECT m.id, g.object_id_norm, 6, g.pref FROM m JOIN guid_forms g ON m.auth_data_guid = g.naive_form
-    UNION ALL
-    SELECT m.id, g.object_id_norm, 6, g.pref FROM m JOIN guid_forms g ON m.auth_data_hex_guid = g.windows_form
-    UNION ALL
-    SELECT m.id, p.person, 7, 1 FROM m JOIN ldap_person p ON m.auth_data_lower = p.id_attribute_lower
-    UNION ALL
-    SELECT m.id, e.object_id_norm, 8, 0 FROM m JOIN entra_users e ON m.email_lower = e.mail_lower
-    UNION ALL
-    SELECT m.id, e.object_id_norm, 8, 0 FROM m JOIN entra_users e ON m.email_lower = e.upn_lower
-),
-best AS (
-    SELECT DISTINCT id, object_id_norm, step, pref FROM candidates
+    FROM entra_users WHERE immutable_guid IS NOT NULL;
+CREATE OR REPLACE TABLE mm_link_candidates (id VARCHAR, object_id_norm VARCHAR, step INTEGER, pref INTEGER);
+INSERT INTO mm_link_candidates
+    SELECT m.id, e.object_id_norm, 1, 0 FROM mm_link_accounts m JOIN entra_users e ON m.auth_data = e.object_id;
+INSERT INTO mm_link_candidates
+    SELECT m.id, e.object_id_norm, 2, 0 FROM mm_link_accounts m JOIN entra_users e ON m.auth_data_guid = e.object_id_norm
+    WHERE m.auth_data <> e.object_id;
+INSERT INTO mm_link_candidates
+    SELECT m.id, e.object_id_norm, 3, 0 FROM mm_link_accounts m JOIN entra_users e ON m.auth_data_lower = e.mail_lower;
+INSERT INTO mm_link_candidates
+    SELECT m.id, o.object_id_norm, 3, 0 FROM mm_link_accounts m JOIN entra_other_mails o
+    ON m.auth_data_lower = o.email_lower;
+INSERT INTO mm_link_candidates
+    SELECT m.id, e.object_id_norm, 4, 0 FROM mm_link_accounts m JOIN entra_users e ON m.auth_data_lower = e.upn_lower;
+INSERT INTO mm_link_candidates
+    SELECT m.id, e.object_id_norm, 5, 0 FROM mm_link_accounts m JOIN entra_users e ON m.auth_data = e.immutable_id;
+INSERT INTO mm_link_candidates
+    SELECT m.id, p.person, 5, 1 FROM mm_link_accounts m JOIN mm_link_ldap_person p ON m.auth_data_b64_guid = p.object_guid;
+INSERT INTO mm_link_candidates
+    SELECT m.id, g.object_id_norm, 6, g.pref FROM mm_link_accounts m JOIN mm_link_guid_forms g
+    ON m.auth_data_guid = g.windows_form;
+INSERT INTO mm_link_candidates
+    SELECT m.id, g.object_id_norm, 6, g.pref FROM mm_link_accounts m JOIN mm_link_guid_forms g
+    ON m.auth_data_guid = g.naive_form;
+INSERT INTO mm_link_candidates
+    SELECT m.id, g.object_id_norm, 6, g.pref FROM mm_link_accounts m JOIN mm_link_guid_forms g
+    ON m.auth_data_hex_guid = g.windows_form;
+INSERT INTO mm_link_candidates
+    SELECT m.id, p.person, 7, 1 FROM mm_link_accounts m JOIN mm_link_ldap_person p
+    ON m.auth_data_lower = p.id_attribute_lower;
+INSERT INTO mm_link_candidates
+    SELECT m.id, e.object_id_norm, 8, 0 FROM mm_link_accounts m JOIN entra_users e ON m.email_lower = e.mail_lower;
+INSERT INTO mm_link_candidates
+    SELECT m.id, e.object_id_norm, 8, 0 FROM mm_link_accounts m JOIN entra_users e ON m.email_lower = e.upn_lower;
+
+CREATE OR REPLACE TABLE mm_links AS
+WITH best AS (
+    SELECT DISTINCT id, object_id_norm, step, pref FROM mm_link_candidates
     QUALIFY rank() OVER (PARTITION BY id ORDER BY step, pref) = 1
 )
 SELECT
@@ -74,3 +79,7 @@ SELECT
     count(*) AS candidate_count
 FROM best
 GROUP BY id;
+DROP TABLE mm_link_candidates;
+DROP TABLE mm_link_guid_forms;
+DROP TABLE mm_link_ldap_person;
+DROP VIEW mm_link_accounts;
