@@ -32,7 +32,6 @@ from reconcile.sources.registry import PageProgress, SourceOptions, land_all, op
 from reconcile.store import (
     SNAPSHOT_TABLES,
     attach_store,
-    compact,
     create_staging,
     open_workspace,
     run_sql_file,
@@ -118,7 +117,6 @@ def run_audit(
         say("checking and normalising identifiers")
         check_raw(con)
         stage(con)
-        compact(con)
         lap("normalise")
         say("matching identities")
         for path in sorted((sql_dir() / "derive").glob("*.sql")):

@@ -13,7 +13,7 @@ import duckdb
 
 from reconcile.errors import InputError
 from reconcile.paths import sql_dir
-from reconcile.store import run_sql_file
+from reconcile.store import compact, run_sql_file
 
 # The check files, in the order their problems are reported: malformed values first, then
 # records that appear twice (which needs their identifiers well formed).
@@ -30,13 +30,18 @@ def check_raw(con: duckdb.DuckDBPyConnection) -> None:
             raise InputError(file or "?", where, problem)
 
 
-RAW_TABLES = ("raw_entra_users", "raw_entra_group_members", "raw_mm_users", "raw_ldap_users")
+# Each stage file and the raw table it reads, in order. After each, the raw table is emptied and
+# the work database checkpointed (compressed): at a million users per source the raw tables and the
+# staging tables, uncompressed, would not fit together in the memory a nightly job is given.
+STAGES = (("10_entra_users.sql", "raw_entra_users"), ("20_entra_group_members.sql", "raw_entra_group_members"),
+          ("30_mm_users.sql", "raw_mm_users"), ("40_ldap_users.sql", "raw_ldap_users"))
+RAW_TABLES = tuple(raw for _, raw in STAGES)
 
 
 def stage(con: duckdb.DuckDBPyConnection) -> None:
-    """Fill the staging tables from the raw tables (after :func:`check_raw`), then empty the raw
-    tables: at a million users they are hundreds of MiB that nothing reads after this."""
-    for path in sorted((sql_dir() / "stage").glob("[0-9]*.sql")):
-        run_sql_file(con, path)
-    for table in RAW_TABLES:  # recreated empty, so their memory is given back rather than marked deleted
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM work.{table} LIMIT 0")
+    """Fill the staging tables from the raw tables (after :func:`check_raw`), one source at a time."""
+    for file, raw in STAGES:
+        run_sql_file(con, sql_dir() / "stage" / file)
+        # recreated empty, so its memory is given back rather than marked deleted
+        con.execute(f"CREATE OR REPLACE TABLE work.{raw} AS SELECT * FROM work.{raw} LIMIT 0")
+        compact(con)

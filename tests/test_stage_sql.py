@@ -73,3 +73,13 @@ def test_mattermost_hex_and_directory_guids(con):
     assert {bytes(b): g for b, g in got_blobs} == {b: ids.directory_guid(b) for b in blobs}
     naive = con.execute("SELECT guid_from_hex(lower(hex($1::BLOB)))", [raws[0]]).fetchall()[0][0]
     assert naive == ids.guid_naive(raws[0])
+
+
+def test_every_stage_file_runs_and_reads_its_raw_table():
+    from reconcile.normalise import STAGES
+    from reconcile.paths import sql_dir
+
+    files = sorted(p.name for p in (sql_dir() / "stage").glob("[0-9]*.sql"))
+    assert [file for file, _ in STAGES] == files
+    for file, raw in STAGES:
+        assert f"FROM {raw}" in (sql_dir() / "stage" / file).read_text(encoding="utf-8")
