@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from reconcile import __version__
-from reconcile.errors import ExitCode, ReportsNotWritten
+from reconcile.errors import ExitCode, MemoryLimitError, ReportsNotWritten
 from reconcile.normalise import check_raw, stage
 from reconcile.paths import sql_dir
 from reconcile.report.csv_report import write_query_csv
@@ -30,6 +30,7 @@ from reconcile.rules import FINDINGS_COLUMNS, RuleResult, load_rules, run_rules
 from reconcile.sources.base import InputInfo, RunContext, TargetingOptions
 from reconcile.sources.registry import PageProgress, SourceOptions, land_all, open_sources
 from reconcile.store import (
+    DEFAULT_MEMORY_LIMIT,
     SNAPSHOT_TABLES,
     attach_store,
     create_staging,
@@ -87,16 +88,31 @@ def run_audit(
     targeting: TargetingOptions | None = None,
     sources: SourceOptions | None = None,
     graph_progress: PageProgress | None = None,
+    memory_limit: str | None = None,
 ) -> AuditResult:
     """Audit one export directory; raises InputError (nothing written) on malformed input.
 
     ``sources`` names the live systems that stand in for some export files (Graph, LDAP, the
-    Mattermost API or database); see reconcile.sources.registry.
+    Mattermost API or database); see reconcile.sources.registry. ``memory_limit`` bounds DuckDB's
+    memory (reconcile.store.open_workspace).
     """
     if fail_on not in FAIL_ON_LEVELS:
         raise ValueError(f"fail_on must be one of {FAIL_ON_LEVELS}")
     say = progress or (lambda _message: None)
     store_path = store_path or output_dir / "reconcile.duckdb"
+    try:
+        return _run(input_dir, output_dir, store_path, fail_on, keep_snapshots, say, targeting, sources,
+                    graph_progress, memory_limit)
+    except duckdb.OutOfMemoryException as exc:
+        limit = memory_limit or os.environ.get("RECONCILE_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+        raise MemoryLimitError(f"the run needed more memory than its limit ({limit}): give it more with "
+                               f"--memory-limit or RECONCILE_MEMORY_LIMIT (DuckDB: {str(exc).splitlines()[0]})"
+                               ) from exc
+
+
+def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep_snapshots: int,
+         say: Callable[[str], None], targeting: TargetingOptions | None, sources: SourceOptions | None,
+         graph_progress: PageProgress | None, memory_limit: str | None) -> AuditResult:
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     rules = load_rules()
@@ -108,7 +124,7 @@ def run_audit(
         phases[phase] = round(now - clock[0], 3)
         clock[0] = now
 
-    with open_workspace() as con, open_sources(sources or SourceOptions(), store_path,
+    with open_workspace(memory_limit) as con, open_sources(sources or SourceOptions(), store_path,
                                                graph_progress=graph_progress) as run_sources:
         create_staging(con)
         say(f"reading {input_dir}")

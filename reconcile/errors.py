@@ -60,3 +60,10 @@ class ReportsNotWritten(ReconcileError):
     claim that nothing was written (the previous report set is still the current one)."""
 
     exit_code = ExitCode.INTERNAL_ERROR
+
+
+class MemoryLimitError(ReconcileError):
+    """DuckDB needed more memory than the run's limit allows even after spilling to disk: nothing is
+    written, and the message says which setting to raise. Not an input error, not a bug: exit 5."""
+
+    exit_code = ExitCode.INTERNAL_ERROR

@@ -30,7 +30,7 @@ SNAPSHOT_TABLES = (
 OWNER_ONLY = 0o600
 
 
-DEFAULT_MEMORY_LIMIT = "1GB"  # DuckDB's share; the process stays under 2 GiB at a million users per source
+DEFAULT_MEMORY_LIMIT = "1300MB"  # DuckDB's share: a million users per source then run in under 2 GiB RSS
 
 
 @contextlib.contextmanager
@@ -40,7 +40,7 @@ def open_workspace(memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyC
     The store is attached only once everything has been read and checked, so a bad input leaves
     no trace on disk: not even a new, empty store file. What DuckDB spills while joining a large
     tenant goes to a private (0700) directory that is removed afterwards, not to ./.tmp.
-    ``memory_limit`` (DuckDB's syntax: "1GB", "800MB"; default ``RECONCILE_MEMORY_LIMIT`` or 1GB)
+    ``memory_limit`` (DuckDB's syntax: "2GB", "800MB"; default ``RECONCILE_MEMORY_LIMIT`` or 1300MB)
     bounds what DuckDB holds before it spills there: a nightly job shares its machine.
     """
     limit = memory_limit or os.environ.get("RECONCILE_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
@@ -51,7 +51,7 @@ def open_workspace(memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyC
         except duckdb.Error as exc:
             from reconcile.errors import InputError
 
-            raise InputError("RECONCILE_MEMORY_LIMIT", None,
+            raise InputError("--memory-limit (RECONCILE_MEMORY_LIMIT)", None,
                              f"{limit!r} is not a memory size DuckDB accepts (such as 1GB or 800MB): {exc}") from exc
         try:
             con.execute("SET preserve_insertion_order = false")

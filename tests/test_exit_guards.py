@@ -166,3 +166,14 @@ def test_credentials_in_an_ldap_url_reach_no_message(tmp_path, url):
     assert result.exit_code == ExitCode.INPUT_ERROR, result.output
     assert "s3cret" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_memory_limit_too_small_for_the_run_says_which_setting_to_raise(tmp_path):
+    result = CliRunner().invoke(main, ["audit", "--sample", "--output-dir", str(tmp_path / "out"), "-q",
+                                       "--memory-limit", "3MB"])
+    assert result.exit_code == ExitCode.INTERNAL_ERROR, result.output
+    assert "needed more memory than its limit (3MB)" in result.output and "--memory-limit" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+    bad = CliRunner().invoke(main, ["audit", "--sample", "--output-dir", str(tmp_path / "out"), "-q"],
+                             env={"RECONCILE_MEMORY_LIMIT": "banana"})
+    assert bad.exit_code == ExitCode.INPUT_ERROR and "'banana' is not a memory size" in bad.output
