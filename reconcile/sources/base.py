@@ -60,7 +60,11 @@ class RunContext:
 
 class Source(Protocol):
     """One source of the run. ``inputs`` are the run_inputs names it stands for, ``tables`` the tables
-    it fills (emptied when it fails, so no finding comes from half a source)."""
+    it fills (emptied when it fails, so no finding comes from half a source).
+
+    A source may also have ``prefetch(con, ctx)``, called once the config is known, to start reading
+    in the background (the LDIF export), and ``abandon()``, called when the run stops before it lands.
+    """
 
     name: str
     inputs: tuple[str, ...]

@@ -63,28 +63,40 @@ def land_tables(con: duckdb.DuckDBPyConnection, tables: Iterable[pa.Table], file
 
 
 class _Parse(threading.Thread):
-    """The LDIF parsed on a thread of its own while DuckDB reads the JSON exports: the parser is Python
-    on one core, DuckDB releases the GIL, and on a small machine the other core would sit idle.
-    Daemon: a run stopped by another input's error does not wait for it."""
+    """The LDIF parsed and landed on a thread of its own (its own DuckDB cursor) while the main thread
+    lands the JSON exports: the parser is Python on one core, DuckDB releases the GIL, and on a small
+    machine the other core would otherwise sit idle. Batches go into DuckDB as they are parsed, so no
+    more than one is held in Python. Daemon, and stopped between batches by :meth:`abandon`."""
 
-    def __init__(self, export: LdifExport, id_attribute: str | None):
+    def __init__(self, con: duckdb.DuckDBPyConnection, export: LdifExport, id_attribute: str | None):
         super().__init__(name="ldif-parse", daemon=True)
+        self.cursor = con.cursor()
         self.export, self.id_attribute = export, id_attribute
-        self.tables: list[pa.Table] = []
+        self.count = 0
         self.error: BaseException | None = None
+        self.stopping = threading.Event()
         self.start()
 
     def run(self) -> None:
         try:
-            self.tables = list(ldif_tables(self.export, self.id_attribute))
+            for table in ldif_tables(self.export, self.id_attribute):
+                if self.stopping.is_set():
+                    return
+                self.count += land_tables(self.cursor, [table], self.export.file, self.id_attribute)
         except BaseException as exc:  # handed to the landing thread, which raises it
             self.error = exc
 
-    def result(self) -> list[pa.Table]:
+    def result(self) -> int:
         self.join()
+        self.cursor.close()
         if self.error is not None:
             raise self.error
-        return self.tables
+        return self.count
+
+    def abandon(self) -> None:
+        self.stopping.set()
+        self.join()
+        self.cursor.close()
 
 
 def _first(values: list | None) -> bytes | None:
@@ -107,11 +119,16 @@ class LdapSource:
         self.live, self.label, self.note = live, label, note
         self._parse: _Parse | None = None
 
-    def prefetch(self, ctx: RunContext) -> None:
-        """Start parsing the export file (the config, which names the id attribute, is known by now)."""
+    def prefetch(self, con: duckdb.DuckDBPyConnection, ctx: RunContext) -> None:
+        """Start reading the export file (the config, which names the id attribute, is known by now)."""
         path = ctx.input_dir / LDAP_LDIF
         if self.live is None and path.is_file():
-            self._parse = _Parse(LdifExport(path), _id_attribute(ctx.config))
+            self._parse = _Parse(con, LdifExport(path), _id_attribute(ctx.config))
+
+    def abandon(self) -> None:
+        """The run stopped before this source landed: stop the background read before the workspace goes."""
+        if self._parse is not None:
+            self._parse.abandon()
 
     def land(self, con: duckdb.DuckDBPyConnection, ctx: RunContext) -> list[InputInfo]:
         config = ctx.config
@@ -126,9 +143,10 @@ class LdapSource:
             if self._parse is not None and self._parse.id_attribute == id_attribute:
                 entries = self._parse.export
         if isinstance(entries, LdifExport):
-            tables = (self._parse.result() if self._parse is not None and entries is self._parse.export
-                      else ldif_tables(entries, id_attribute))
-            count = land_tables(con, tables, entries.file, id_attribute)
+            if self._parse is not None and entries is self._parse.export:
+                count = self._parse.result()
+            else:
+                count = land_tables(con, ldif_tables(entries, id_attribute), entries.file, id_attribute)
         else:
             count = load_rows(con, "raw_ldap_users", RAW_COLUMNS, raw_rows(entries, id_attribute or None))
         if isinstance(entries, DescribedRecords):  # what was searched: shown, so a wrong base or filter is visible

@@ -110,15 +110,21 @@ def land_all(con: duckdb.DuckDBPyConnection, sources: list[Source], ctx: RunCont
     _check_export_kinds(ctx.input_dir)
     record_targeting_options(con, ctx.targeting)
     infos: list[InputInfo] = []
-    for position, source in enumerate(sources):
-        try:
-            infos += source.land(con, ctx)
-        except SourceError as exc:
-            infos += failed_inputs(con, source.inputs, source.tables, exc)
-        if position == 0:  # the config is known: sources that can start reading in the background do
-            for later in sources[1:]:
-                if hasattr(later, "prefetch"):
-                    later.prefetch(ctx)
+    try:
+        for position, source in enumerate(sources):
+            try:
+                infos += source.land(con, ctx)
+            except SourceError as exc:
+                infos += failed_inputs(con, source.inputs, source.tables, exc)
+            if position == 0:  # the config is known: sources that can start reading in the background do
+                for later in sources[1:]:
+                    if hasattr(later, "prefetch"):
+                        later.prefetch(con, ctx)
+    except BaseException:
+        for source in sources:
+            if hasattr(source, "abandon"):
+                source.abandon()
+        raise
     record_inputs(con, infos)
     _require_a_user_source(ctx.input_dir, infos)
     return infos
