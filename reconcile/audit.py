@@ -30,10 +30,10 @@ from reconcile.rules import FINDINGS_COLUMNS, RuleResult, load_rules, run_rules
 from reconcile.sources.base import InputInfo, RunContext, TargetingOptions
 from reconcile.sources.registry import PageProgress, SourceOptions, land_all, open_sources
 from reconcile.store import (
-    DEFAULT_MEMORY_LIMIT,
     SNAPSHOT_TABLES,
     attach_store,
     create_staging,
+    memory_limit_of,
     open_workspace,
     run_sql_file,
     scalar,
@@ -104,8 +104,8 @@ def run_audit(
         return _run(input_dir, output_dir, store_path, fail_on, keep_snapshots, say, targeting, sources,
                     graph_progress, memory_limit)
     except duckdb.OutOfMemoryException as exc:
-        limit = memory_limit or os.environ.get("RECONCILE_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
-        raise MemoryLimitError(f"the run needed more memory than its limit ({limit}): give it more with "
+        raise MemoryLimitError(f"the run needed more memory than its limit ({memory_limit_of(memory_limit)}): "
+                               "give it more with "
                                f"--memory-limit or RECONCILE_MEMORY_LIMIT (DuckDB: {str(exc).splitlines()[0]})"
                                ) from exc
 

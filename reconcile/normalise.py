@@ -35,7 +35,6 @@ def check_raw(con: duckdb.DuckDBPyConnection) -> None:
 # staging tables, uncompressed, would not fit together in the memory a nightly job is given.
 STAGES = (("10_entra_users.sql", "raw_entra_users"), ("20_entra_group_members.sql", "raw_entra_group_members"),
           ("30_mm_users.sql", "raw_mm_users"), ("40_ldap_users.sql", "raw_ldap_users"))
-RAW_TABLES = tuple(raw for _, raw in STAGES)
 
 
 def stage(con: duckdb.DuckDBPyConnection) -> None:

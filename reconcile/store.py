@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from reconcile.errors import InputError
 from reconcile.paths import sql_dir
 
 BATCH_ROWS = 50_000
@@ -33,6 +34,11 @@ OWNER_ONLY = 0o600
 DEFAULT_MEMORY_LIMIT = "1300MB"  # DuckDB's share: a million users per source then run in under 2 GiB RSS
 
 
+def memory_limit_of(given: str | None) -> str:
+    """The run's memory limit: the one given, else ``RECONCILE_MEMORY_LIMIT``, else the default."""
+    return given or os.environ.get("RECONCILE_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+
+
 @contextlib.contextmanager
 def open_workspace(memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory database for one run's staging, matching and rules.
@@ -43,14 +49,12 @@ def open_workspace(memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyC
     ``memory_limit`` (DuckDB's syntax: "2GB", "800MB"; default ``RECONCILE_MEMORY_LIMIT`` or 1300MB)
     bounds what DuckDB holds before it spills there: a nightly job shares its machine.
     """
-    limit = memory_limit or os.environ.get("RECONCILE_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+    limit = memory_limit_of(memory_limit)
     with tempfile.TemporaryDirectory(prefix="reconcile-") as spill:
         os.chmod(spill, 0o700)
         try:
             con = duckdb.connect(":memory:", config={"temp_directory": spill, "memory_limit": limit})
         except duckdb.Error as exc:
-            from reconcile.errors import InputError
-
             raise InputError("--memory-limit (RECONCILE_MEMORY_LIMIT)", None,
                              f"{limit!r} is not a memory size DuckDB accepts (such as 1GB or 800MB): {exc}") from exc
         try:

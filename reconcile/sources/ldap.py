@@ -139,16 +139,14 @@ class LdapSource:
             path = ctx.input_dir / LDAP_LDIF
             if not path.is_file():
                 return [InputInfo("ldap", False, note=f"no {LDAP_LDIF}")]
-            where, entries, note = LDAP_LDIF, LdifExport(path), None
-            if self._parse is not None and self._parse.id_attribute == id_attribute:
-                entries = self._parse.export
-        if isinstance(entries, LdifExport):
-            if self._parse is not None and entries is self._parse.export:
-                count = self._parse.result()
-            else:
-                count = land_tables(con, ldif_tables(entries, id_attribute), entries.file, id_attribute)
+            where, note = LDAP_LDIF, None
+            entries = self._parse.export if self._parse is not None else LdifExport(path)
+        if self._parse is not None:  # read in the background since the config was known (prefetch)
+            count = self._parse.result()
+        elif isinstance(entries, LdifExport):
+            count = land_tables(con, ldif_tables(entries, id_attribute), entries.file, id_attribute)
         else:
-            count = load_rows(con, "raw_ldap_users", RAW_COLUMNS, raw_rows(entries, id_attribute or None))
+            count = load_rows(con, "raw_ldap_users", RAW_COLUMNS, raw_rows(entries, id_attribute))
         if isinstance(entries, DescribedRecords):  # what was searched: shown, so a wrong base or filter is visible
             note = "; ".join(part for part in (entries.note(), note) if part) or None
         if count == 0:

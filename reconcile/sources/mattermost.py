@@ -37,6 +37,14 @@ class LiveReader:
     note: str | None = None       # e.g. "plain http (--mattermost-insecure): ..."
 
 
+def _document(live: LiveReader | None, ctx: RunContext, file: str, what: str) -> tuple[str, dict] | None:
+    """(where it was read, the document) from the live server or the export file; None when neither."""
+    if live is not None:
+        return live.label, live.read()
+    path = ctx.input_dir / file
+    return (file, read_json_object(path, what)) if path.is_file() else None
+
+
 class MattermostConfigSource:
     name = "mattermost_config"
     inputs = ("mattermost_config",)
@@ -46,13 +54,10 @@ class MattermostConfigSource:
         self.live = live
 
     def land(self, con: duckdb.DuckDBPyConnection, ctx: RunContext) -> list[InputInfo]:
-        if self.live is not None:
-            where, config = self.live.label, self.live.read()
-        else:
-            where, path = MM_CONFIG, ctx.input_dir / MM_CONFIG
-            if not path.is_file():
-                return [InputInfo("mattermost_config", False, note=f"no {MM_CONFIG}")]
-            config = read_json_object(path, "Mattermost config.json or GET /api/v4/config")
+        read = _document(self.live, ctx, MM_CONFIG, "Mattermost config.json or GET /api/v4/config")
+        if read is None:
+            return [InputInfo("mattermost_config", False, note=f"no {MM_CONFIG}")]
+        where, config = read
         if not any(key.endswith("Settings") for key in config):
             raise InputError(where, None, "expected Mattermost's config.json (sections such as "
                              "ServiceSettings, IntuneSettings, SamlSettings); found no *Settings section")
@@ -70,13 +75,10 @@ class MattermostLicenseSource:
         self.live = live
 
     def land(self, con: duckdb.DuckDBPyConnection, ctx: RunContext) -> list[InputInfo]:
-        if self.live is not None:
-            where, doc = self.live.label, self.live.read()
-        else:
-            where, path = MM_LICENSE, ctx.input_dir / MM_LICENSE
-            if not path.is_file():
-                return [InputInfo("mattermost_license", False, note=f"no {MM_LICENSE}")]
-            doc = read_json_object(path, "GET /api/v4/license/client?format=old")
+        read = _document(self.live, ctx, MM_LICENSE, "GET /api/v4/license/client?format=old")
+        if read is None:
+            return [InputInfo("mattermost_license", False, note=f"no {MM_LICENSE}")]
+        where, doc = read
         if "IsLicensed" not in doc:
             raise InputError(where, None, "expected the client license (GET /api/v4/license/client"
                              "?format=old) with an 'IsLicensed' field")
