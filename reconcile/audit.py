@@ -8,11 +8,13 @@ the run with nothing changed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +22,7 @@ from pathlib import Path
 import duckdb
 
 from reconcile import __version__
+from reconcile.config import RunConfig
 from reconcile.errors import ExitCode, MemoryLimitError, ReportsNotWritten
 from reconcile.normalise import check_raw, stage
 from reconcile.paths import sql_dir
@@ -28,7 +31,14 @@ from reconcile.report.html_report import write_html
 from reconcile.report.json_report import write_json, write_query_json
 from reconcile.rules import FINDINGS_COLUMNS, RuleResult, load_rules, run_rules
 from reconcile.sources.base import InputInfo, RunContext, TargetingOptions
-from reconcile.sources.registry import PageProgress, SourceOptions, land_all, open_sources
+from reconcile.sources.registry import (
+    PageProgress,
+    SourceOptions,
+    land_all,
+    open_sources,
+    source_environ,
+    source_options,
+)
 from reconcile.store import (
     SNAPSHOT_TABLES,
     attach_store,
@@ -89,6 +99,7 @@ def run_audit(
     sources: SourceOptions | None = None,
     graph_progress: PageProgress | None = None,
     memory_limit: str | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> AuditResult:
     """Audit one export directory; raises InputError (nothing written) on malformed input.
 
@@ -102,7 +113,7 @@ def run_audit(
     store_path = store_path or output_dir / "reconcile.duckdb"
     try:
         return _run(input_dir, output_dir, store_path, fail_on, keep_snapshots, say, targeting, sources,
-                    graph_progress, memory_limit)
+                    graph_progress, memory_limit, environ)
     except duckdb.OutOfMemoryException as exc:
         raise MemoryLimitError(f"the run needed more memory than its limit ({memory_limit_of(memory_limit)}): "
                                "give it more with "
@@ -110,9 +121,32 @@ def run_audit(
                                ) from exc
 
 
+def run_configured(config: RunConfig, progress: Callable[[str], None] | None = None,
+                   graph_progress: PageProgress | None = None,
+                   environ: Mapping[str, str] | None = None) -> AuditResult:
+    """Run the audit a :class:`RunConfig` describes: the library's entry point for ``reconcile run``.
+
+    The sources are built here from the configuration (reconcile.sources.registry), so the CLI, a
+    scheduler wrapper or a notebook all hand in the same one object. A run with no ``input_dir``
+    (every user source live) reads its optional files from an empty private directory.
+    """
+    environ = os.environ if environ is None else environ
+    started = datetime.now(UTC)
+    output_dir = config.output_path(started)
+    targeting = TargetingOptions(config.intune_groups, config.ios_bundle_ids, config.mobile_client_ids)
+    with contextlib.ExitStack() as stack:
+        input_dir = config.input_dir
+        if input_dir is None:
+            input_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="reconcile-no-exports-")))
+        return run_audit(input_dir, output_dir, config.store_path(started), config.fail_on, config.keep_snapshots,
+                         progress, targeting, source_options(config, environ), graph_progress, config.memory_limit,
+                         source_environ(config, environ))
+
+
 def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep_snapshots: int,
          say: Callable[[str], None], targeting: TargetingOptions | None, sources: SourceOptions | None,
-         graph_progress: PageProgress | None, memory_limit: str | None) -> AuditResult:
+         graph_progress: PageProgress | None, memory_limit: str | None,
+         environ: Mapping[str, str] | None) -> AuditResult:
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     rules = load_rules()
@@ -124,7 +158,7 @@ def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep
         phases[phase] = round(now - clock[0], 3)
         clock[0] = now
 
-    with open_workspace(memory_limit) as con, open_sources(sources or SourceOptions(), store_path,
+    with open_workspace(memory_limit) as con, open_sources(sources or SourceOptions(), store_path, environ,
                                                graph_progress=graph_progress) as run_sources:
         create_staging(con)
         say(f"reading {input_dir}")

@@ -9,26 +9,25 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
-import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
 import duckdb
+from click.core import ParameterSource
 from rich.console import Console
 
 from reconcile import __version__
-from reconcile.audit import DEFAULT_KEEP_SNAPSHOTS, FAIL_ON_LEVELS, run_audit
+from reconcile.audit import run_configured
+from reconcile.config import SETTINGS, ConfigError, Resolved, RunConfig, Secret, resolve
 from reconcile.errors import ExitCode, ReconcileError, ReportsNotWritten
 from reconcile.paths import SAMPLES, sample_dir
-from reconcile.rules import RuleFileError, load_rules
-from reconcile.sources.base import PRODUCTION_BUNDLE_ID, TargetingOptions
-from reconcile.sources.registry import GraphOptions, LdapOptions, PageProgress, SourceOptions
+from reconcile.report.log import RunLog
+from reconcile.rules import OWNERS, RuleFileError, load_rules, rule_notes
 
 
 def quiet_option(func: Callable) -> Callable:
-    return click.option("-q", "--quiet", is_flag=True, help="No progress and no summary; errors only.")(func)
+    return click.option("-q", "--quiet", is_flag=True, help="No progress and no summary tables: errors, warnings and the run's one closing line (stderr) only.")(func)
 
 
 def output_dir_option(func: Callable) -> Callable:
@@ -62,125 +61,198 @@ def verbose_option(func: Callable) -> Callable:
     return click.option("-v", "--verbose", is_flag=True, help="On an internal error, print the traceback too.")(func)
 
 
+_OPTION_HELP = {
+    "input_dir": "Export directory (entra_users.json, mattermost_users.json, ldap_users.ldif, ...).",
+    "output_dir": "Where the reports are written: findings.csv, findings.json, readiness.csv, summary.json and "
+                  "report.html (and the store, reconcile.duckdb, unless --store says otherwise); strftime codes "
+                  "such as %Y-%m-%d are expanded at the start of the run (UTC).  [default: reconcile-report]",
+    "store": "DuckDB store kept across runs.  [default: OUTPUT_DIR/reconcile.duckdb]",
+    "formats": "A report format to write (repeatable): csv, json, html; summary.json is always written.  "
+               "[default: all]",
+    "fail_on": "Exit 1 when a finding at or above this severity exists.  [default: blocking]",
+    "fail_on_new_only": "Only findings new since the last run count for --fail-on: a known backlog pages no one.",
+    "history": "Compare with the stored runs: drift and first_seen columns, resolved.csv.  [default: on]",
+    "accept_shrink": "Accept a source that lost more than --shrink-threshold of its rows since the last complete "
+                     "run (otherwise it counts as failed: exit 4).",
+    "shrink_threshold": "Share of rows a source may lose since the last complete run.  [default: 0.2]",
+    "memory_limit": "Memory DuckDB may hold before it spills to a private temporary directory, such as 2GB "
+                    "(default 1300MB: a million users per source in under 2 GiB).",
+    "log_format": "Log lines on stderr: text for people, json (one object per line) for schedulers.",
+    "retention.snapshots": "Runs whose staging snapshots the store keeps (findings are kept).  [default: 2]",
+    "retention.days": "Days the store keeps findings and readiness (0: for ever).  [default: 0]",
+    "targeting.intune_groups": "Target the members of this group (repeatable) instead of discovering the "
+                               "policy's groups.",
+    "targeting.ios_bundle_ids": "A Mattermost iOS app the organisation deploys (repeatable; beta: "
+                                "com.mattermost.rnbeta).  [default: com.mattermost.rn]",
+    "targeting.mobile_client_ids": "An application (client) id that is Mattermost Mobile besides the published "
+                                   "App Store and TestFlight ids (repeatable; in the variable, separate ids with "
+                                   "spaces).",
+    "sources.entra.read": "Where Entra users, groups, policies and the app registration come from: the export "
+                          "directory, or Microsoft Graph (credentials from RECONCILE_ENTRA_* variables or the job "
+                          "file, never the command line).  [default: files]",
+    "sources.entra.app_id": "The server API app registration to check (default: IntuneSettings.ClientId).",
+    "sources.entra.incremental": "With --entra graph: apply a /users/delta round to the last committed run in "
+                                 "the store.",
+    "sources.entra.full_pull": "With --incremental: ignore the stored delta link, start again.",
+    "sources.ldap.url": "Read the directory live: ldaps://host, or ldap://host with StartTLS (bind DN and password "
+                        "from RECONCILE_LDAP_BIND_DN and RECONCILE_LDAP_PASSWORD or RECONCILE_LDAP_PASSWORD_FILE).",
+    "sources.ldap.base_dn": "Search base (default: LdapSettings.BaseDN).",
+    "sources.ldap.filter": "User filter (default: LdapSettings.UserFilter).",
+    "sources.ldap.insecure": "Allow plain LDAP without TLS (the report says so).",
+    "sources.mattermost.url": "Read users, config and license from the Mattermost API (token from "
+                              "RECONCILE_MATTERMOST_TOKEN or RECONCILE_MATTERMOST_TOKEN_FILE; it must belong to a "
+                              "system admin).",
+    "sources.mattermost.insecure": "Allow --mattermost-url http:// to a host other than loopback (the token "
+                                   "travels unencrypted; the report says so).",
+    "sources.mattermost.dsn": "Read users from Mattermost's PostgreSQL database (read-only session). Keep the "
+                              "password out of the command line: use the environment variable, PGPASSWORD or a "
+                              ".pgpass file.",
+}
+_PATH_OPTIONS = {"input_dir": click.Path(exists=True, file_okay=False, path_type=Path),
+                 "store": click.Path(dir_okay=False, path_type=Path)}
+_METAVARS = {"targeting.intune_groups": "GROUP_ID", "targeting.mobile_client_ids": "APP_ID",
+             "sources.entra.app_id": "APP_ID", "sources.ldap.url": "URL", "sources.ldap.base_dn": "DN",
+             "sources.ldap.filter": "FILTER", "sources.mattermost.url": "URL", "sources.mattermost.dsn": "DSN",
+             "memory_limit": "SIZE", "output_dir": "DIR"}
+
+
+def _param(key: str) -> str:
+    return "o_" + key.replace(".", "_")
+
+
+def run_options(func: Callable) -> Callable:
+    """The options of every verb that runs an audit (audit, run, remediate plan): one per setting
+    that has one, all defaulting to "not given" so that the job file and the environment can fill
+    them (reconcile.config.resolve decides the precedence, not click)."""
+    for setting in reversed([s for s in SETTINGS if s.option]):
+        kwargs: dict = {"help": _OPTION_HELP.get(setting.key, setting.help), "default": None}
+        variables = " or ".join(v for v in (setting.env, setting.env_file) if v)
+        if variables:
+            kwargs["help"] += f"  [env var: {variables}]"
+        decls = [setting.option]
+        if setting.kind == "bool":
+            if setting.key == "history":
+                decls = ["--history/--no-history"]
+            else:
+                kwargs["is_flag"] = True
+        elif setting.kind == "list":
+            kwargs.update(multiple=True, default=())
+            if setting.choices:
+                kwargs["type"] = click.Choice(setting.choices)
+        elif setting.kind == "choice":
+            kwargs["type"] = click.Choice(setting.choices)
+        elif setting.kind == "int":
+            kwargs["type"] = click.IntRange(min=setting.minimum)
+        elif setting.kind == "float":
+            kwargs["type"] = click.FloatRange(min=setting.minimum, max=setting.maximum)
+        elif setting.key in _PATH_OPTIONS:
+            kwargs["type"] = _PATH_OPTIONS[setting.key]
+        if setting.key in _METAVARS:
+            kwargs["metavar"] = _METAVARS[setting.key]
+        func = click.option(*decls, _param(setting.key), **kwargs)(func)
+    func = click.option("--sample", type=click.Choice(SAMPLES), is_flag=False, flag_value="tenant", default=None,
+                        help="Audit a bundled synthetic tenant: --sample alone is the correctly configured one, "
+                             "--sample misconfigured the one where every config, tenant, policy and token rule "
+                             "fires.")(func)
+    return func
+
+
+def job_option(required: bool) -> Callable:
+    return click.option("--job", "job_file", type=click.Path(dir_okay=False, path_type=Path), required=required,
+                        envvar="RECONCILE_JOB", show_envvar=True,
+                        help="A TOML job file describing the run (see jobs/); options and RECONCILE_* "
+                             "variables override its values.")
+
+
+def _given(ctx: click.Context) -> dict[str, object]:
+    """The settings given on the command line (key path -> value), with what each implies."""
+    given: dict[str, object] = {}
+    for setting in SETTINGS:
+        name = _param(setting.key)
+        if setting.option and ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE:
+            given[setting.key] = ctx.params[name]
+    sample = ctx.params.get("sample")
+    if sample:
+        if "input_dir" in given:
+            raise click.UsageError("give either --input-dir or --sample, not both")
+        given["input_dir"] = sample_dir(sample)
+    dsn = given.get("sources.mattermost.dsn")
+    if isinstance(dsn, str) and _dsn_has_password(dsn):
+        raise click.UsageError("--mattermost-dsn carries a password: put the DSN in RECONCILE_MATTERMOST_DSN, or "
+                               "the password in PGPASSWORD or a .pgpass file, never on the command line")
+    implied = {"sources.ldap.url": ("sources.ldap.read", "ldap"),
+               "sources.mattermost.url": ("sources.mattermost.read", "api"),
+               "sources.mattermost.dsn": ("sources.mattermost.users", "db")}
+    for key, (other, value) in implied.items():
+        if key in given:
+            given.setdefault(other, value)
+    return given
+
+
+def resolve_run(ctx: click.Context, job_file: Path | None) -> Resolved:
+    """Flags, environment and job file -> the run configuration; a bad setting is a usage error (exit 2)."""
+    try:
+        resolved = resolve(_given(ctx), os.environ, job_file)
+    except ConfigError as exc:
+        RunLog(os.environ.get("RECONCILE_LOG_FORMAT", "text")).error(str(exc), nothing_written=False)
+        ctx.exit(ExitCode.USAGE)
+    config = resolved.config
+    live_user_source = (config.entra.read == "graph" or config.ldap.read == "ldap"
+                        or config.mattermost.users in ("api", "db"))
+    if config.input_dir is None and not live_user_source:
+        raise click.UsageError("give --input-dir DIR (an export directory) or --sample, or input_dir in a job file "
+                               "(or a live source: --entra graph, --ldap, --mattermost-url, --mattermost-dsn)")
+    return resolved
+
+
 @main.command("audit", epilog=EXIT_CODES_HELP)
-@click.option("--input-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              envvar="RECONCILE_INPUT_DIR", show_envvar=True,
-              help="Export directory (entra_users.json, mattermost_users.json, ldap_users.ldif, ...).")
-@click.option("--sample", type=click.Choice(SAMPLES), is_flag=False, flag_value="tenant", default=None,
-              help="Audit a bundled synthetic tenant: --sample alone is the correctly configured one, "
-                   "--sample misconfigured the one where every config, tenant, policy and token rule fires.")
-@output_dir_option
-@click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path),
-              envvar="RECONCILE_STORE", show_envvar=True,
-              help="DuckDB store kept across runs.  [default: OUTPUT_DIR/reconcile.duckdb]")
-@click.option("--fail-on", type=click.Choice(FAIL_ON_LEVELS), default="blocking", show_default=True,
-              help="Exit 1 when a finding at or above this severity exists.")
-@click.option("--keep-snapshots", type=click.IntRange(min=1), default=DEFAULT_KEEP_SNAPSHOTS,
-              show_default=True, help="Runs whose staging snapshots the store keeps (findings are kept).")
-@click.option("--intune-group", "intune_groups", multiple=True, metavar="GROUP_ID",
-              help="Target the members of this group (repeatable) instead of discovering the policy's groups.")
-@click.option("--ios-bundle-id", "ios_bundle_ids", multiple=True, default=(PRODUCTION_BUNDLE_ID,), show_default=True,
-              help="A Mattermost iOS app the organisation deploys (repeatable; beta: com.mattermost.rnbeta).")
-@click.option("--mobile-client-id", "mobile_client_ids", multiple=True, metavar="APP_ID",
-              envvar="RECONCILE_MOBILE_CLIENT_ID", show_envvar=True,
-              help="An application (client) id that is Mattermost Mobile besides the published App Store and "
-                   "TestFlight ids (repeatable; in the variable, separate ids with spaces).")
-@click.option("--entra", "entra_source", type=click.Choice(["files", "graph"]), default="files", show_default=True,
-              help="Where Entra users, groups, policies and the app registration come from: the export directory, "
-                   "or Microsoft Graph (credentials from RECONCILE_ENTRA_* variables, never the command line).")
-@click.option("--entra-app-id", metavar="APP_ID",
-              help="The server API app registration to check (default: IntuneSettings.ClientId).")
-@click.option("--ldap", "ldap_url", metavar="URL",
-              help="Read the directory live: ldaps://host, or ldap://host with StartTLS (bind DN and password from "
-                   "RECONCILE_LDAP_BIND_DN and RECONCILE_LDAP_PASSWORD or RECONCILE_LDAP_PASSWORD_FILE).")
-@click.option("--ldap-base-dn", metavar="DN", help="Search base (default: LdapSettings.BaseDN).")
-@click.option("--ldap-filter", metavar="FILTER", help="User filter (default: LdapSettings.UserFilter).")
-@click.option("--ldap-insecure", is_flag=True, help="Allow plain LDAP without TLS (the report says so).")
-@click.option("--mattermost-insecure", is_flag=True,
-              help="Allow --mattermost-url http:// to a host other than loopback (the token travels unencrypted; "
-                   "the report says so).")
-@click.option("--mattermost-url", metavar="URL",
-              help="Read users, config and license from the Mattermost API (token from RECONCILE_MATTERMOST_TOKEN "
-                   "or RECONCILE_MATTERMOST_TOKEN_FILE; it must belong to a system admin).")
-@click.option("--mattermost-dsn", metavar="DSN", envvar="RECONCILE_MATTERMOST_DSN", show_envvar=True,
-              help="Read users from Mattermost's PostgreSQL database (read-only session). Keep the password out "
-                   "of the command line: use the environment variable, PGPASSWORD or a .pgpass file.")
-@click.option("--memory-limit", metavar="SIZE", envvar="RECONCILE_MEMORY_LIMIT", show_envvar=True,
-              help="Memory DuckDB may hold before it spills to a private temporary directory, such as 2GB "
-                   "(default 1300MB: a million users per source in under 2 GiB).")
-@click.option("--incremental", is_flag=True,
-              help="With --entra graph: apply a /users/delta round to the last committed run in the store.")
-@click.option("--full-pull", is_flag=True, help="With --incremental: ignore the stored delta link, start again.")
+@job_option(required=False)
+@run_options
 @quiet_option
 @verbose_option
 @click.pass_context
-def audit_command(ctx: click.Context, input_dir: Path | None, sample: str | None, output_dir: Path,
-                  store_path: Path | None, fail_on: str, keep_snapshots: int, intune_groups: tuple[str, ...],
-                  ios_bundle_ids: tuple[str, ...], mobile_client_ids: tuple[str, ...], entra_source: str,
-                  entra_app_id: str | None,
-                  ldap_url: str | None, ldap_base_dn: str | None, ldap_filter: str | None, ldap_insecure: bool,
-                  mattermost_insecure: bool, mattermost_url: str | None, mattermost_dsn: str | None,
-                  memory_limit: str | None, incremental: bool, full_pull: bool, quiet: bool, verbose: bool) -> None:
-    """Read an export directory, run every rule, write findings and per-user readiness."""
-    if sample and input_dir:
-        raise click.UsageError("give either --input-dir or --sample, not both")
-    if not sample and not input_dir:
-        raise click.UsageError("give --input-dir DIR (an export directory) or --sample")
-    if (incremental or full_pull) and entra_source != "graph":
-        raise click.UsageError("--incremental and --full-pull need --entra graph")
-    if full_pull and not incremental:
-        raise click.UsageError("--full-pull restarts an incremental pull: give it with --incremental")
-    if mattermost_dsn and _dsn_has_password(mattermost_dsn) and _from_command_line(ctx, "mattermost_dsn"):
-        raise click.UsageError("--mattermost-dsn carries a password: put the DSN in RECONCILE_MATTERMOST_DSN, or "
-                               "the password in PGPASSWORD or a .pgpass file, never on the command line")
-    source = sample_dir(sample) if sample else input_dir
-    err = Console(stderr=True)
-    show_progress = not quiet and sys.stderr.isatty()
+def audit_command(ctx: click.Context, job_file: Path | None, quiet: bool, verbose: bool, **_options: object) -> None:
+    """Read an export directory (or live sources), run every rule, write findings and per-user readiness."""
+    _execute(ctx, resolve_run(ctx, job_file).config, quiet, verbose)
 
-    def progress(message: str) -> None:
-        if show_progress:
-            err.print(f"[dim]{message}[/]")
 
-    options = TargetingOptions(intune_groups, ios_bundle_ids, mobile_client_ids)
-    wanted = SourceOptions(
-        entra=entra_source, graph=GraphOptions(entra_app_id, incremental, full_pull),
-        ldap=LdapOptions(ldap_url, ldap_base_dn, ldap_filter, ldap_insecure) if ldap_url else None,
-        mattermost_url=mattermost_url, mattermost_dsn=mattermost_dsn, mattermost_insecure=mattermost_insecure)
+@main.command("run", epilog=EXIT_CODES_HELP)
+@job_option(required=True)
+@run_options
+@quiet_option
+@verbose_option
+@click.pass_context
+def run_command(ctx: click.Context, job_file: Path, quiet: bool, verbose: bool, **_options: object) -> None:
+    """Run the job a TOML job file describes (the nightly, preflight or your own); options override it."""
+    _execute(ctx, resolve_run(ctx, job_file).config, quiet, verbose)
+
+
+def _execute(ctx: click.Context, config: RunConfig, quiet: bool, verbose: bool) -> None:
+    log = RunLog(config.log_format, quiet)
     try:
-        with _graph_progress(err if show_progress and entra_source == "graph" else None) as graph_progress:
-            result = run_audit(source, output_dir, store_path, fail_on, keep_snapshots, progress, options, wanted,
-                               graph_progress, memory_limit)
+        with _graph_progress(log.console if log.show_progress and config.entra.read == "graph" else None) as bar:
+            result = run_configured(config, log.progress, bar)
     except ReconcileError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        if not isinstance(exc, ReportsNotWritten):
-            err.print("nothing was written; the store is unchanged", highlight=False)
+        log.error(str(exc), nothing_written=not isinstance(exc, ReportsNotWritten))
         ctx.exit(exc.exit_code)
     except RuleFileError as exc:
-        err.print(f"[bold red]error in a rule file:[/] {exc}", highlight=False, soft_wrap=True)
+        log.error(f"error in a rule file: {exc}")
         ctx.exit(ExitCode.INPUT_ERROR)
     except duckdb.IOException as exc:
-        err.print(f"[bold red]error:[/] cannot open the store: {exc}", highlight=False, soft_wrap=True)
+        log.error(f"cannot open the store: {exc}")
         ctx.exit(ExitCode.INPUT_ERROR)
     except Exception as exc:  # a bug: never exit 1 ("findings"), which a scheduler reads as a good run
-        _internal_error(err, exc, verbose)
+        log.internal_error(exc, verbose)
         ctx.exit(ExitCode.INTERNAL_ERROR)
     for info in result.inputs:  # a partial run says why on stderr, even with --quiet: it is not a clean result
         if info.failed:
-            err.print(f"[bold yellow]source failed:[/] {info.name}: {info.note}", highlight=False, soft_wrap=True)
-    if not quiet:
+            log.warning(f"source failed: {info.name}: {info.note}")
+    if not quiet and config.log_format == "text":
         from reconcile.report.console import print_summary
 
         print_summary(result, Console())
+    log.run_summary(result.summary)
     ctx.exit(result.exit_code)
-
-
-def _internal_error(err: Console, exc: BaseException, verbose: bool) -> None:
-    first = (str(exc).splitlines() or [""])[0][:300]
-    err.print(f"[bold red]error:[/] internal error: {type(exc).__name__}: {first}"
-              + ("" if verbose else " (run with -v for the traceback)"), highlight=False, soft_wrap=True)
-    if verbose:
-        err.print("".join(traceback.format_exception(exc)), highlight=False, markup=False)
-    err.print("nothing was written; the store is unchanged", highlight=False)
 
 
 def _dsn_has_password(dsn: str) -> bool:
@@ -192,12 +264,8 @@ def _dsn_has_password(dsn: str) -> bool:
         return False
 
 
-def _from_command_line(ctx: click.Context, name: str) -> bool:
-    return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
-
-
 @contextlib.contextmanager
-def _graph_progress(console: Console | None) -> Iterator[PageProgress | None]:
+def _graph_progress(console: Console | None) -> Iterator[Callable[[str, int], None] | None]:
     """A users/s progress bar per kind of Graph page on stderr, when it is a terminal."""
     if console is None:
         yield None
@@ -221,9 +289,91 @@ def _graph_progress(console: Console | None) -> Iterator[PageProgress | None]:
         yield on_page
 
 
+@main.group("config")
+def config_group() -> None:
+    """Inspect a run configuration."""
+
+
+@config_group.command("show", epilog=EXIT_CODES_HELP)
+@job_option(required=False)
+@run_options
+@click.pass_context
+def config_show_command(ctx: click.Context, job_file: Path | None, **_options: object) -> None:
+    """Print the resolved configuration, secrets masked, and where each value came from."""
+    try:
+        resolved = resolve(_given(ctx), os.environ, job_file)
+    except ConfigError as exc:
+        RunLog(os.environ.get("RECONCILE_LOG_FORMAT", "text")).error(str(exc), nothing_written=False)
+        ctx.exit(ExitCode.USAGE)
+    from rich.table import Table
+
+    table = Table(title=f"configuration{f' of {job_file}' if job_file else ''}", title_justify="left")
+    table.add_column("key", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    table.add_column("from", overflow="fold")
+    for setting in SETTINGS:
+        table.add_row(setting.key, _shown(resolved.values[setting.key]), resolved.origins[setting.key])
+    console = Console()
+    if not console.is_terminal:
+        console.width = 160  # a pipe or a file: keep a key and where it came from on one line
+    console.print(table)
+
+
+def _shown(value: object) -> str:
+    """A value for people: a secret says where it is and whether it is there, never what it is."""
+    if isinstance(value, Secret):
+        return value.describe()
+    if value is None:
+        return "-"
+    if isinstance(value, tuple | list):
+        return ", ".join(value) or "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@main.group("rules")
+def rules_group() -> None:
+    """The rules: what each checks, on which inputs, and the facts it rests on."""
+
+
+@rules_group.command("list")
+def rules_list_command() -> None:
+    """List every rule: id, severity, the inputs it needs, and its title."""
+    _print_rules()
+
+
+@rules_group.command("show")
+@click.argument("rule_id")
+@click.pass_context
+def rules_show_command(ctx: click.Context, rule_id: str) -> None:
+    """Show one rule: severity, inputs, the error a user meets, the fix and the rule's own notes."""
+    rules = {rule.rule_id: rule for rule in load_rules()}
+    rule = rules.get(rule_id)
+    if rule is None:
+        import difflib
+
+        close = difflib.get_close_matches(rule_id.upper(), list(rules), n=1, cutoff=0.5)
+        raise click.UsageError(f"no rule {rule_id!r}" + (f" (did you mean {close[0]}?)" if close else "")
+                               + "; `reconcile rules list` lists them")
+    console = Console()
+    console.print(f"[bold]{rule.rule_id}[/] ({rule.severity_label}): {rule.title}", highlight=False)
+    for label, value in (("inputs", ", ".join(rule.depends_on)), ("predicted error", rule.predicted_error),
+                         ("fix", rule.remediation), ("fixed by", OWNERS.get(rule.owner, rule.owner)),
+                         ("file", str(rule.path))):
+        console.print(f"{label}: {value}", highlight=False, soft_wrap=True)
+    notes = rule_notes(rule)
+    if notes:
+        console.print("\n" + notes, highlight=False, markup=False, soft_wrap=True)
+
+
 @main.command("list-rules")
 def list_rules_command() -> None:
-    """List every rule: id, severity, the inputs it needs, and its title."""
+    """List every rule (the same as `reconcile rules list`)."""
+    _print_rules()
+
+
+def _print_rules() -> None:
     console = Console()
     from rich.table import Table
 

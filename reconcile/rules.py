@@ -193,3 +193,20 @@ def run_rules(
                                 f"its severities {rule.severities}")
         results.append(RuleResult(rule, "ran", sum(by_severity.values()), by_severity=by_severity))
     return results
+
+
+def rule_notes(rule: Rule) -> str:
+    """The rule's own notes: the leading comment lines that are not header keys (the facts the rule
+    rests on and their sources), for ``reconcile rules show``."""
+    notes = []
+    for line in rule.path.read_text(encoding="utf-8").splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("--"):
+            break
+        match = _HEADER_RE.match(stripped)
+        if match and match.group(1) in HEADER_KEYS + OPTIONAL_KEYS:
+            continue
+        notes.append(stripped[2:].strip())
+    return "\n".join(notes)

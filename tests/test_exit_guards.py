@@ -54,14 +54,14 @@ def test_a_capture_whose_name_is_not_utf8_is_read_and_named(tmp_path):
 
 
 def test_an_unexpected_error_exits_5_with_one_line_and_writes_nothing(tmp_path, monkeypatch):
-    """The handler itself: the one place this test replaces code a run executes (run_audit raising a
+    """The handler itself: the one place this test replaces code a run executes (run_configured raising a
     bug), because a real bug cannot be planted on purpose; the crashes above are real triggers."""
     export = Tenant(entra=[entra_user(1)], mattermost=[mm_user(1)]).write(tmp_path / "e")
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr("reconcile.cli.run_audit", broken)
+    monkeypatch.setattr("reconcile.cli.run_configured", broken)
     quiet = _audit("--input-dir", str(export), "--output-dir", str(tmp_path / "out"))
     assert quiet.exit_code == ExitCode.INTERNAL_ERROR
     assert "internal error: ZeroDivisionError: division by zero (run with -v for the traceback)" in quiet.output

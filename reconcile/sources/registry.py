@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from reconcile import identifiers as ids
+from reconcile.config import RunConfig, Secret
 from reconcile.errors import InputError, SourceError
 from reconcile.sources import app_registration
 from reconcile.sources.base import (
@@ -55,6 +56,7 @@ class LdapOptions:
     base_dn: str | None = None
     user_filter: str | None = None
     insecure: bool = False
+    page_size: int | None = None  # None: ldap_live's default
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,68 @@ def open_sources(options: SourceOptions, store_path: Path, environ: Mapping[str,
             entra = _graph(stack, options.graph, store_path, environ, graph_progress)
         yield [MattermostConfigSource(config), entra, MattermostUsersSource(users),
                MattermostLicenseSource(license_), _ldap(options.ldap, environ), SamlSource(), TokenSource()]
+
+
+def source_options(config: RunConfig, environ: Mapping[str, str]) -> SourceOptions:
+    """What a run configuration asks of the sources (secrets are read here, only for sources in use)."""
+    ldap = config.ldap
+    mm = config.mattermost
+    dsn = mm.dsn.read(environ) if isinstance(mm.dsn, Secret) else mm.dsn
+    return SourceOptions(
+        entra=config.entra.read,
+        graph=GraphOptions(config.entra.app_id, config.entra.incremental, config.entra.full_pull),
+        ldap=(LdapOptions(ldap.url, ldap.base_dn, ldap.filter, ldap.insecure, ldap.page_size)
+              if ldap.read == "ldap" else None),
+        mattermost_url=mm.url if mm.read == "api" else None,
+        mattermost_dsn=dsn if mm.users == "db" else None,
+        mattermost_insecure=mm.insecure)
+
+
+def source_environ(config: RunConfig, environ: Mapping[str, str]) -> dict[str, str]:
+    """The ``RECONCILE_*`` variables the source clients read, as the run configuration resolved them.
+
+    The clients keep reading their credentials from a mapping, as they always have; the job file's
+    values (which lose to the real environment: see reconcile.config.resolve) are laid over it here.
+    Secrets are read only for the sources the run uses, and only into this mapping, never into a log.
+    """
+    merged = dict(environ)
+
+    def put(name: str, value: object) -> None:
+        if value is not None:
+            merged[name] = str(value)
+
+    def secret(value: Secret | None, name: str, file_name: str | None) -> None:
+        if value is None:
+            return
+        if value.kind == "file" and file_name:  # the client reads the file and says so in its errors
+            merged.pop(name, None)
+            merged[file_name] = value.name
+        else:
+            merged[name] = value.read(environ)
+            if file_name:
+                merged.pop(file_name, None)
+
+    entra, ldap, mm = config.entra, config.ldap, config.mattermost
+    if entra.read == "graph":
+        from reconcile.sources import graph
+
+        put(graph.ENV_TENANT_ID, entra.tenant_id)
+        put(graph.ENV_CLIENT_ID, entra.client_id)
+        secret(entra.client_secret, graph.ENV_CLIENT_SECRET, None)
+        put(graph.ENV_CERTIFICATE_PATH, entra.certificate_path)
+        put(graph.ENV_CREDENTIAL, entra.credential)
+        put(graph.ENV_BASE_URL, entra.graph_url)
+    if ldap.read == "ldap":
+        from reconcile.sources import ldap_live
+
+        put(ldap_live.ENV_BIND_DN, ldap.bind_dn)
+        secret(ldap.password, ldap_live.ENV_PASSWORD, ldap_live.ENV_PASSWORD_FILE)
+        put(ldap_live.ENV_CA_FILE, ldap.ca_file)
+    if mm.read == "api":
+        from reconcile.sources import mattermost_api
+
+        secret(mm.token, mattermost_api.ENV_TOKEN, mattermost_api.ENV_TOKEN_FILE)
+    return merged
 
 
 EXPORT_FILES = (ENTRA_USERS_JSON, ENTRA_USERS_CSV, MM_USERS, MM_CONFIG, MM_LICENSE, LDAP_LDIF, IDP_METADATA,
@@ -193,8 +257,10 @@ def _ldap(options: LdapOptions | None, environ: Mapping[str, str]) -> LdapSource
     from reconcile.sources.ldap_live import LdapSearch, ldap_settings
 
     def search(config: dict | None) -> LdapSearch:
+        paging = {"page_size": options.page_size} if options.page_size else {}
         return LdapSearch(ldap_settings(options.url, base_dn=options.base_dn, user_filter=options.user_filter,
-                                        insecure=options.insecure, environ=environ, mattermost_config=config))
+                                        insecure=options.insecure, environ=environ, mattermost_config=config,
+                                        **paging))
 
     note = ("plain LDAP without TLS (--ldap-insecure): credentials and data crossed the network unencrypted"
             if options.insecure else None)
