@@ -27,7 +27,9 @@ from reconcile.rules import OWNERS, RuleFileError, load_rules, rule_notes
 
 
 def quiet_option(func: Callable) -> Callable:
-    return click.option("-q", "--quiet", is_flag=True, help="No progress and no summary tables: errors, warnings and the run's one closing line (stderr) only.")(func)
+    return click.option("-q", "--quiet", is_flag=True,
+                        help="No progress and no summary tables: errors, warnings and the run's one closing line "
+                             "(stderr) only.")(func)
 
 
 def output_dir_option(func: Callable) -> Callable:
@@ -305,6 +307,11 @@ def config_show_command(ctx: click.Context, job_file: Path | None, **_options: o
     except ConfigError as exc:
         RunLog(os.environ.get("RECONCILE_LOG_FORMAT", "text")).error(str(exc), nothing_written=False)
         ctx.exit(ExitCode.USAGE)
+    console = Console()
+    if not console.is_terminal:  # a pipe or a file: one grep-able line per key
+        for setting in SETTINGS:
+            click.echo(f"{setting.key} = {_shown(resolved.values[setting.key])}  # {resolved.origins[setting.key]}")
+        return
     from rich.table import Table
 
     table = Table(title=f"configuration{f' of {job_file}' if job_file else ''}", title_justify="left")
@@ -313,9 +320,6 @@ def config_show_command(ctx: click.Context, job_file: Path | None, **_options: o
     table.add_column("from", overflow="fold")
     for setting in SETTINGS:
         table.add_row(setting.key, _shown(resolved.values[setting.key]), resolved.origins[setting.key])
-    console = Console()
-    if not console.is_terminal:
-        console.width = 160  # a pipe or a file: keep a key and where it came from on one line
     console.print(table)
 
 
