@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 from reconcile import __version__
-from reconcile.config import RunConfig
+from reconcile.config import FAIL_ON_LEVELS, RunConfig
 from reconcile.errors import ExitCode, MemoryLimitError, ReportsNotWritten
 from reconcile.normalise import check_raw, stage
 from reconcile.paths import sql_dir
@@ -49,7 +49,6 @@ from reconcile.store import (
     scalar,
 )
 
-FAIL_ON_LEVELS = ("blocking", "warning", "info", "never")
 READINESS_COLUMNS = (
     "entra_object_id", "mattermost_user_id", "user_principal_name", "email", "status",
     "predicted_error", "rule_ids", "fix",

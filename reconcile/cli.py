@@ -32,15 +32,6 @@ def quiet_option(func: Callable) -> Callable:
                              "(stderr) only.")(func)
 
 
-def output_dir_option(func: Callable) -> Callable:
-    return click.option(
-        "--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reconcile-report"),
-        envvar="RECONCILE_OUTPUT_DIR", show_default=True, show_envvar=True,
-        help="Where the reports are written: findings.csv, findings.json, readiness.csv, summary.json and "
-             "report.html (and the store, reconcile.duckdb, unless --store says otherwise).",
-    )(func)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconcile")
 def main() -> None:
