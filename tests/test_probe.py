@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import socket
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from ldap_server import (
     Slapd,
     directory_ldif,
     load_database,
+    make_tls_files,
     make_users,
 )
 from pg_server import READER_PASSWORD as PG_PASSWORD
@@ -68,6 +70,20 @@ def slapd(tmp_path_factory):
         pytest.skip(f"OpenLDAP's slapd is not installed ({SLAPD}); apt-get install slapd ldap-utils")
     data = load_database(tmp_path_factory.mktemp("probe-ldap"), directory_ldif(make_users(20)))
     server = Slapd(tmp_path_factory.mktemp("probe-slapd") / "server", data).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def tls_slapd(tmp_path_factory):
+    """slapd with a throwaway CA's certificate: StartTLS on ldap://, and an ldaps:// listener."""
+    openssl = shutil.which("openssl")
+    if not SLAPD.exists() or openssl is None:
+        pytest.skip("slapd and the openssl CLI are needed for the TLS probes")
+    tls = make_tls_files(tmp_path_factory.mktemp("probe-tls"), openssl)
+    data = load_database(tmp_path_factory.mktemp("probe-tls-ldap"), directory_ldif(make_users(5)))
+    server = Slapd(tmp_path_factory.mktemp("probe-tls-slapd") / "server", data, tls).start()
+    server.ca = tls.ca
     yield server
     server.stop()
 
@@ -288,3 +304,15 @@ def test_a_source_that_never_answers_times_out_alone(tmp_path, graph):
     assert not rows["mattermost api"].ok and rows["mattermost api"].detail == "no answer within 1.5 s (timed out)"
     assert rows["graph users"].ok and rows["export files"].ok
 
+
+
+def test_ldap_over_ldaps_and_starttls_and_an_untrusted_certificate(tmp_path, tls_slapd, reader_password_file):
+    env = {"RECONCILE_LDAP_BIND_DN": READER_DN, "RECONCILE_LDAP_PASSWORD_FILE": str(reader_password_file)}
+    trusted = {**env, "RECONCILE_LDAP_CA_FILE": str(tls_slapd.ca)}
+    for url, channel in ((tls_slapd.ldaps_url, "over LDAPS"), (tls_slapd.url, "over StartTLS")):
+        options = SourceOptions(ldap=LdapOptions(url, base_dn=BASE_DN, user_filter=USER_FILTER))
+        row = by_source(probe_sources(options, tmp_path, trusted))["ldap"]
+        assert row.ok and channel in row.detail, row.detail
+    options = SourceOptions(ldap=LdapOptions(tls_slapd.ldaps_url, base_dn=BASE_DN, user_filter=USER_FILTER))
+    untrusted = by_source(probe_sources(options, tmp_path, env))["ldap"]
+    assert not untrusted.ok and "not trusted" in untrusted.detail and "RECONCILE_LDAP_CA_FILE" in untrusted.detail

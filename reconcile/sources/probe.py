@@ -395,7 +395,6 @@ def _probe_ldap(rows: _Rows, options: LdapOptions, environ: Mapping[str, str], c
         import ldap3
 
         from reconcile.sources.ldap_live import (
-            _LIMIT_CODES,
             _describe,
             _endpoint,
             _retriable,
@@ -418,7 +417,7 @@ def _probe_ldap(rows: _Rows, options: LdapOptions, environ: Mapping[str, str], c
                 raise RuntimeError(_describe(_retriable(exc, settings))) from None
             result = conn.result or {}
             code = result.get("result", 0)
-            if code != 0 and not (code in _LIMIT_CODES and code == 4):  # sizeLimitExceeded: more than 1 matched
+            if code not in (0, 4):  # 4 sizeLimitExceeded: more than the one entry asked for matched
                 raise _search_error(result, settings, 0)
             entries = [e for e in conn.response or () if e.get("type") == "searchResEntry"]
         finally:
