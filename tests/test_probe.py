@@ -169,7 +169,8 @@ def test_mattermost_users_page_is_one_user_when_the_api_reads_users(mattermost):
     assert "1 user on a per_page=1 page" in rows["mattermost users"].detail
     pages = mattermost.requests_to("/users")
     assert [r.query.get("per_page") for r in pages] == ["1"] and pages[0].query.get("page") == "0"
-    assert not rows["export files"].ok and "no input_dir" in rows["export files"].detail
+    # every user source is live: no export directory is needed (the run reads an empty one)
+    assert rows["export files"].ok and "only the live sources" in rows["export files"].detail
 
 
 def test_a_wrong_graph_token_fails_once_and_stops_the_graph_probe(graph):
@@ -278,6 +279,9 @@ def test_export_files_present_absent_and_a_missing_directory(tmp_path):
     options = SourceOptions()
     missing = by_source(probe_sources(options, tmp_path / "nope", {}))["export files"]
     assert not missing.ok and missing.detail == "input_dir does not exist"
+    (tmp_path / "notes.txt").write_text("x")
+    no_users = by_source(probe_sources(options, tmp_path, {}))["export files"]
+    assert not no_users.ok and no_users.detail.startswith("no user source: none of entra_users.csv")
     for name in ("entra_users.json", "mattermost_users.json", "ldap_users.ldif"):
         (tmp_path / name).write_text("not parsed")  # the probe only looks, it does not read
     files, dirs = expected_exports(options)
@@ -316,3 +320,26 @@ def test_ldap_over_ldaps_and_starttls_and_an_untrusted_certificate(tmp_path, tls
     options = SourceOptions(ldap=LdapOptions(tls_slapd.ldaps_url, base_dn=BASE_DN, user_filter=USER_FILTER))
     untrusted = by_source(probe_sources(options, tmp_path, env))["ldap"]
     assert not untrusted.ok and "not trusted" in untrusted.detail and "RECONCILE_LDAP_CA_FILE" in untrusted.detail
+
+
+def test_sources_test_command_reads_the_job_file_and_exits_3_when_a_source_fails(tmp_path):
+    from click.testing import CliRunner
+
+    from reconcile.cli import main
+
+    token_file = tmp_path / "mm-token"
+    token_file.write_text(ADMIN_TOKEN + "\n")
+    job = tmp_path / "job.toml"
+    with FakeMattermost(users=sample_users(3), config={"IntuneSettings": {"Enable": True}}) as mattermost:
+        job.write_text(f'[sources.mattermost]\nurl = "{mattermost.url}"\ntoken = {{ file = "{token_file}" }}\n')
+        good = CliRunner().invoke(main, ["sources", "test", "--job", str(job)])
+        bad_file = tmp_path / "wrong-token"
+        bad_file.write_text(USER_TOKEN)
+        bad = CliRunner().invoke(main, ["sources", "test", "--job", str(job)],
+                                 env={"RECONCILE_MATTERMOST_TOKEN_FILE": str(bad_file)})
+        users_read = [r for r in mattermost.requests_to("/users") if r.query.get("per_page") != "1"]
+    assert good.exit_code == 0, good.output
+    assert "mattermost api" in good.stdout and "FAILED" not in good.stdout
+    assert bad.exit_code == 3 and "FAILED" in bad.stdout and "system admin" in bad.stdout
+    assert ADMIN_TOKEN not in good.output + bad.output and USER_TOKEN not in bad.output
+    assert not users_read, "the probe reads no page of users in bulk"

@@ -455,10 +455,15 @@ def expected_exports(options: SourceOptions) -> tuple[tuple[str, ...], tuple[str
 
 def _probe_files(options: SourceOptions, input_dir: Path | None) -> ProbeResult:
     """Which of the expected export files are there (present and of the right kind); nothing is parsed."""
+    live_users = options.entra == "graph" or options.ldap is not None or bool(
+        options.mattermost_url or options.mattermost_dsn)
     if input_dir is None:
+        if live_users:
+            return ProbeResult("export files", "(no input_dir)", True,
+                               "no input_dir: only the live sources are read (no SAML captures, tokens or other "
+                               "export files)")
         return ProbeResult("export files", "(no input_dir)", False,
-                           "no input_dir given: SAML captures and tokens (and every source read from files) come "
-                           "from it; give input_dir")
+                           "no input_dir and no live user source: give input_dir or a live source")
     target = str(input_dir)
     if not input_dir.exists():
         return ProbeResult("export files", target, False, "input_dir does not exist")
@@ -482,6 +487,11 @@ def _probe_files(options: SourceOptions, input_dir: Path | None) -> ProbeResult:
         detail += ": " + ", ".join(present)
     if missing:
         detail += "; absent: " + ", ".join(missing)
+    user_files = {ENTRA_USERS_JSON, ENTRA_USERS_CSV, MM_USERS, LDAP_LDIF}
+    if not live_users and not user_files & set(present):
+        return ProbeResult("export files", target, False,
+                           f"no user source: none of {', '.join(sorted(user_files))} is present and no source is "
+                           f"read live, so a run would stop here. {detail}")
     return ProbeResult("export files", target, True, detail)
 
 
