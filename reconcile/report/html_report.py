@@ -82,7 +82,7 @@ def write_html(con: duckdb.DuckDBPyConnection, summary: dict, path: Path) -> Non
     parts += _config_checks(con, summary, rules)
     parts += _sources(summary)
     parts += _skipped(summary)
-    parts += _all_rules(summary)
+    parts += _all_rules(summary, rules)
     parts.append("</body></html>\n")
     with owner_only_file(path, "w", encoding="utf-8") as handle:
         handle.write("".join(parts))
@@ -318,12 +318,17 @@ def _skipped(summary: dict) -> list[str]:
     return out
 
 
-def _all_rules(summary: dict) -> list[str]:
+def _all_rules(summary: dict, rules: dict) -> list[str]:
     out = ["<h2 id='rules'>All rules</h2><table><tr><th>rule</th><th>severity</th><th>findings</th>"
            "<th>title</th></tr>"]
     for rule in summary["rules"]:
         count = _num(rule["findings"]) if rule["status"] == "ran" else f"skipped: {_cell(rule['skip_reason'])}"
-        out.append(f"<tr><td>{escape(rule['rule_id'])}</td><td class='{escape(rule['severity'])}'>"
+        name = escape(rule["rule_id"])
+        if _is_config_check(rule["rule_id"], rules):
+            name = f"<a href='#config'>{name}</a>"
+        elif rule["status"] == "ran" and rule["findings"]:
+            name = f"<a href='#{name}'>{name}</a>"
+        out.append(f"<tr><td>{name}</td><td class='{escape(rule['severity'])}'>"
                    f"{escape(rule['severity'])}</td><td class='num'>{count}</td><td>{escape(rule['title'])}</td></tr>")
     out.append("</table>")
     return out
