@@ -153,3 +153,10 @@ def test_cells_are_formula_safe(tmp_path):
         for row in _read(tmp_path / "out" / name):
             for column, value in row.items():
                 assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), (name, column, value)
+
+
+def test_every_rule_says_what_its_fix_changes():
+    """The ``change`` column comes from the rule header: a rule without one would fall back to its
+    title, which names the problem, not what to change."""
+    missing = [rule.rule_id for rule in load_rules() if not rule.change]
+    assert missing == []
