@@ -29,6 +29,7 @@ from reconcile.paths import sql_dir
 from reconcile.report.csv_report import write_query_csv
 from reconcile.report.html_report import write_html
 from reconcile.report.json_report import write_json, write_query_json
+from reconcile.report.team_csv import TEAM_FILES, write_team_csvs
 from reconcile.rules import FINDINGS_COLUMNS, RuleResult, load_rules, run_rules
 from reconcile.sources.base import InputInfo, RunContext, TargetingOptions
 from reconcile.sources.probe import ProbeResult, probe_sources
@@ -56,6 +57,7 @@ READINESS_COLUMNS = (
 )
 READINESS_STATUSES = ("will_fail", "at_risk", "not_evaluated", "ready")
 DEFAULT_KEEP_SNAPSHOTS = 2
+REPORT_FORMATS = ("csv", "json", "html")
 
 
 @dataclass
@@ -100,20 +102,26 @@ def run_audit(
     graph_progress: PageProgress | None = None,
     memory_limit: str | None = None,
     environ: Mapping[str, str] | None = None,
+    formats: tuple[str, ...] = REPORT_FORMATS,
 ) -> AuditResult:
     """Audit one export directory; raises InputError (nothing written) on malformed input.
 
     ``sources`` names the live systems that stand in for some export files (Graph, LDAP, the
     Mattermost API or database); see reconcile.sources.registry. ``memory_limit`` bounds DuckDB's
-    memory (reconcile.store.open_workspace).
+    memory (reconcile.store.open_workspace). ``formats`` picks the reports (REPORT_FORMATS: csv =
+    findings, readiness and the directory-team CSVs, json = findings.json, html = report.html);
+    summary.json is always written.
     """
     if fail_on not in FAIL_ON_LEVELS:
         raise ValueError(f"fail_on must be one of {FAIL_ON_LEVELS}")
+    unknown = [f for f in formats if f not in REPORT_FORMATS]
+    if unknown:
+        raise ValueError(f"formats {unknown} are not among {REPORT_FORMATS}")
     say = progress or (lambda _message: None)
     store_path = store_path or output_dir / "reconcile.duckdb"
     try:
         return _run(input_dir, output_dir, store_path, fail_on, keep_snapshots, say, targeting, sources,
-                    graph_progress, memory_limit, environ)
+                    graph_progress, memory_limit, environ, tuple(formats))
     except duckdb.OutOfMemoryException as exc:
         raise MemoryLimitError(f"the run needed more memory than its limit ({memory_limit_of(memory_limit)}): "
                                "give it more with "
@@ -140,7 +148,7 @@ def run_configured(config: RunConfig, progress: Callable[[str], None] | None = N
             input_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="reconcile-no-exports-")))
         return run_audit(input_dir, output_dir, config.store_path(started), config.fail_on, config.keep_snapshots,
                          progress, targeting, source_options(config, environ), graph_progress, config.memory_limit,
-                         source_environ(config, environ))
+                         source_environ(config, environ), formats=config.formats)
 
 
 def probe_configured(config: RunConfig, environ: Mapping[str, str] | None = None,
@@ -158,7 +166,7 @@ def probe_configured(config: RunConfig, environ: Mapping[str, str] | None = None
 def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep_snapshots: int,
          say: Callable[[str], None], targeting: TargetingOptions | None, sources: SourceOptions | None,
          graph_progress: PageProgress | None, memory_limit: str | None,
-         environ: Mapping[str, str] | None) -> AuditResult:
+         environ: Mapping[str, str] | None, formats: tuple[str, ...] = REPORT_FORMATS) -> AuditResult:
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     rules = load_rules()
@@ -206,7 +214,7 @@ def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep
         result.summary["phase_seconds"] = phases
         say(f"writing reports to {output_dir}")
         try:
-            _write_outputs(con, result)
+            _write_outputs(con, result, formats)
         except OSError as exc:
             raise ReportsNotWritten(
                 f"run {run_id} is stored in {store_path}, but its reports could not be written to {output_dir} "
@@ -346,14 +354,23 @@ def _summary(result: AuditResult, started: datetime, finished: datetime, fail_on
     }
 
 
-REPORT_FILES = ("findings.csv", "findings.json", "readiness.csv", "summary.json", "report.html")
+# The files each format writes (summary.json is always written); another helper's resolved.csv joins "csv".
+FORMAT_FILES = {
+    "csv": ("findings.csv", "readiness.csv", *TEAM_FILES),
+    "json": ("findings.json",),
+    "html": ("report.html",),
+}
+REPORT_FILES = ("summary.json", *(name for names in FORMAT_FILES.values() for name in names))
 KEEP_REPORT_RUNS = 2  # the current set and the one before it; older sets hold personal data for nothing
 
 
-def _write_outputs(con: duckdb.DuckDBPyConnection, result: AuditResult) -> None:
+def _write_outputs(con: duckdb.DuckDBPyConnection, result: AuditResult,
+                   formats: tuple[str, ...] = REPORT_FORMATS) -> None:
     """Write the reports as one set: into a fresh ``runs/<run_id>/``, then switch ``current`` to it
     with one rename. The top-level names (``OUTPUT_DIR/findings.csv`` ...) are links through
-    ``current``, so a reader, or a kill at any moment, sees one whole run's files, never a mix."""
+    ``current``, so a reader, or a kill at any moment, sees one whole run's files, never a mix.
+    Only the files of ``formats`` are written and linked; a top-level link of a format no longer
+    written is removed rather than left pointing at nothing."""
     out = result.output_dir
     out.mkdir(parents=True, exist_ok=True, mode=0o700)
     runs = out / "runs"
@@ -363,20 +380,27 @@ def _write_outputs(con: duckdb.DuckDBPyConnection, result: AuditResult) -> None:
     order = ("ORDER BY CASE severity WHEN 'blocking' THEN 1 WHEN 'warning' THEN 2 ELSE 3 END, rule_id, "
              "user_principal_name NULLS FIRST, mattermost_user_id NULLS FIRST, observed")
     findings_query = f"SELECT {', '.join(FINDINGS_COLUMNS)} FROM work.findings {order}"
-    write_query_csv(con, findings_query, FINDINGS_COLUMNS, fresh / "findings.csv")
-    write_query_json(con, findings_query, fresh / "findings.json")
-    con.execute("SET VARIABLE reconcile_run_id = $1", [result.run_id])
-    write_query_csv(con, f"SELECT getvariable('reconcile_run_id'), {', '.join(READINESS_COLUMNS)} "
-                         "FROM work.readiness", ("run_id", *READINESS_COLUMNS), fresh / "readiness.csv")
+    if "csv" in formats:
+        write_query_csv(con, findings_query, FINDINGS_COLUMNS, fresh / "findings.csv")
+        con.execute("SET VARIABLE reconcile_run_id = $1", [result.run_id])
+        write_query_csv(con, f"SELECT getvariable('reconcile_run_id'), {', '.join(READINESS_COLUMNS)} "
+                             "FROM work.readiness", ("run_id", *READINESS_COLUMNS), fresh / "readiness.csv")
+        write_team_csvs(con, "work.findings", fresh)
+    if "json" in formats:
+        write_query_json(con, findings_query, fresh / "findings.json")
     write_json(result.summary, fresh / "summary.json")
-    write_html(con, result.summary, fresh / "report.html")
+    if "html" in formats:
+        write_html(con, result.summary, fresh / "report.html")
     os.rename(fresh, runs / result.run_id)
     current = out / "current"
     previous = os.readlink(current) if current.is_symlink() else None
     _switch_link(current, f"runs/{result.run_id}", result.run_id)
     for name in REPORT_FILES:
         top = out / name
-        if not (top.is_symlink() and os.readlink(top) == f"current/{name}"):
+        if not (runs / result.run_id / name).exists():
+            if top.is_symlink() and os.readlink(top) == f"current/{name}":
+                top.unlink()
+        elif not (top.is_symlink() and os.readlink(top) == f"current/{name}"):
             _switch_link(top, f"current/{name}", result.run_id)
     keep = {result.run_id, Path(previous).name if previous else None}
     for stale in runs.iterdir():

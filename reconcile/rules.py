@@ -31,7 +31,9 @@ HEADER_KEYS = ("rule", "severity", "title", "depends_on", "predicted_error", "re
 #   ``severity``, after RULE_COLUMNS (NULL means the header's): for a verdict that depends on how
 #   the rest of the configuration uses the setting (MM_LDAP_IDATTRIBUTE is blocking only when LDAP
 #   feeds the accounts Intune evaluates). The header's ``severity`` must be one of them.
-OPTIONAL_KEYS = ("readiness", "stage", "owner", "severities")
+# - "change: ..." names what the owner changes (a setting, an attribute, an account's auth_data): the
+#   "change" column of the directory-team CSVs (reconcile/report/team_csv.py); the title otherwise.
+OPTIONAL_KEYS = ("readiness", "stage", "owner", "severities", "change")
 READINESS_EFFECTS = ("severity", "not_evaluated")
 OWNERS = {"mattermost_admin": "Mattermost admin", "directory_team": "Directory team"}
 DEFAULT_STAGE = 100
@@ -71,6 +73,7 @@ class Rule:
     stage: int = DEFAULT_STAGE
     owner: str = "mattermost_admin"
     severities: tuple[str, ...] = ()  # empty: every row has the header's severity
+    change: str = ""  # what the owner changes; empty: the title says it
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -139,7 +142,7 @@ def parse_rule(path: Path) -> Rule:
     body = text.strip().rstrip(";").strip()
     return Rule(header["rule"], header["severity"], header["title"], depends,
                 header["predicted_error"], header["remediation"], body, path, readiness, stage, owner,
-                severities)
+                severities, header.get("change", ""))
 
 
 def load_rules(directory: Path | None = None) -> list[Rule]:

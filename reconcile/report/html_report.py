@@ -1,7 +1,14 @@
-"""One self-contained HTML page for the admin: inline CSS, no scripts, no external requests.
+"""One self-contained HTML page for the admin: inline CSS and SVG, no scripts, no external requests.
 
-It shows every rule with its count, and up to ROWS_PER_RULE example findings per rule; the CSV
-and JSON files carry all of them (a million-row table helps nobody in a browser).
+Read top to bottom it answers, in order: how many people will fail, how that moved over the last
+runs, who broke and who was fixed since the last run, what to fix per rule, whether the server and
+tenant configuration is right, and what the run read and skipped (a check that did not run is never
+shown as a pass). Every value from the data is escaped: display names, emails and SAML captures are
+typed by people, and some of them may be hostile.
+
+Per rule it shows up to ROWS_PER_RULE example findings; the CSV and JSON files carry all of them (a
+million-row table helps nobody in a browser). The history comes from the store, which already holds
+this run when the page is written (audit.py commits first).
 """
 
 from __future__ import annotations
@@ -12,14 +19,29 @@ from pathlib import Path
 import duckdb
 
 from reconcile.report.files import owner_only_file
+from reconcile.rules import load_rules
 
 ROWS_PER_RULE = 50
+HISTORY_RUNS = 30
+DRIFT_ROWS = 200
+STATUSES = ("will_fail", "at_risk", "ready", "not_evaluated")
+_COLOURS = {"will_fail": "#c62828", "at_risk": "#ef8f00", "ready": "#2e7d32", "not_evaluated": "#9e9e9e"}
+_BAD = ("will_fail", "at_risk")
+# A rule that reads only these is about the server's or the tenant's configuration, not about people.
+CONFIG_INPUTS = frozenset({
+    "mattermost_config", "mattermost_license", "entra_application", "entra_service_principals", "entra_grants",
+    "entra_authorization_policy", "intune_policies", "saml_metadata",
+})
 _CSS = """
-body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
-h1{font-size:1.4em}h2{font-size:1.15em;margin-top:2em}
+body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
+h1{font-size:1.4em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}h3{font-size:1em}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;
 vertical-align:top}th{background:#f3f3f3}.blocking{color:#b00020;font-weight:600}.warning{color:#a05a00}
 .info{color:#0b5c8a}.num{text-align:right}.muted{color:#666}code{font-size:.95em}
+.tiles{display:flex;gap:1em;flex-wrap:wrap}.tile{border-radius:6px;padding:.6em 1.2em;color:#fff;min-width:9em}
+.tile b{display:block;font-size:2em}.pass{color:#2e7d32;font-weight:600}.fail{color:#b00020;font-weight:600}
+.skip{color:#666;font-style:italic}.partial{background:#fff3e0;border:1px solid #ef8f00;padding:.5em 1em}
+td.wrap{max-width:40em;overflow-wrap:anywhere}
 """
 
 
@@ -27,49 +49,286 @@ def _cell(value: object) -> str:
     return "" if value is None else escape(str(value))
 
 
+def _num(value: object) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+def _has_store(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = 'store'").fetchall()[0][0])
+
+
 def write_html(con: duckdb.DuckDBPyConnection, summary: dict, path: Path) -> None:
+    """Write report.html for the run in ``work.findings``/``work.readiness`` described by ``summary``
+    (the summary.json object), with history and drift from the attached store when there is one."""
+    rules = {rule.rule_id: rule for rule in load_rules()}
+    store = _has_store(con)
+    run_id = summary["run_id"]
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'\">",
-        f"<title>reconcile {escape(summary['run_id'])}</title><style>{_CSS}</style></head><body>",
-        f"<h1>Intune MAM identity audit: run <code>{escape(summary['run_id'])}</code></h1>",
-        f"<p class='muted'>{escape(summary['started_at'])} · targeted: {escape(summary['targeting'])}</p>",
-        "<h2>Readiness</h2><table><tr>",
-        "".join(f"<th>{escape(k)}</th>" for k in summary["readiness"]),
-        "</tr><tr>",
-        "".join(f"<td class='num'>{v:,}</td>" for v in summary["readiness"].values()),
-        "</tr></table>",
-        "<h2>Inputs</h2><table><tr><th>input</th><th>file</th><th>rows</th><th>note</th></tr>",
+        f"<title>reconcile {escape(run_id)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>Intune MAM identity audit: run <code>{escape(run_id)}</code></h1>",
+        f"<p class='muted'>{_cell(summary.get('started_at'))} · status {_cell(summary.get('status'))} · "
+        f"targeted: {_cell(summary.get('targeting'))}</p>",
     ]
-    for item in summary["inputs"]:
-        rows = "" if item["rows"] is None else f"{item['rows']:,}"
-        file = _cell(item["file"]) if item["available"] else "<span class='muted'>not provided</span>"
-        parts.append(f"<tr><td>{escape(item['name'])}</td><td>{file}</td><td class='num'>{rows}</td>"
-                     f"<td>{_cell(item['note'])}</td></tr>")
-    parts.append("</table><h2>Rules</h2><table><tr><th>rule</th><th>severity</th><th>findings</th>"
-                 "<th>title</th></tr>")
-    for rule in summary["rules"]:
-        count = f"{rule['findings']:,}" if rule["status"] == "ran" else f"skipped: {_cell(rule['skip_reason'])}"
-        parts.append(f"<tr><td><a href='#{escape(rule['rule_id'])}'>{escape(rule['rule_id'])}</a></td>"
-                     f"<td class='{rule['severity']}'>{rule['severity']}</td><td class='num'>{count}</td>"
-                     f"<td>{escape(rule['title'])}</td></tr>")
-    parts.append("</table>")
-    for rule in summary["rules"]:
-        if rule["status"] != "ran" or not rule["findings"]:
+    if summary.get("status") == "partial":
+        failed = ", ".join(f"{i['name']} ({i['error']})" for i in summary.get("failed_inputs", []))
+        parts.append(f"<p class='partial'>Partial run: a source failed ({escape(failed)}). Rules that read it "
+                     "were skipped; their findings are not known.</p>")
+    parts += _readiness(summary)
+    parts += _history(con, run_id) if store else ["<h2>History</h2><p class='muted'>No store: no history.</p>"]
+    parts += _drift(con, summary, store)
+    parts += _rule_sections(con, summary, rules)
+    parts += _config_checks(con, summary, rules)
+    parts += _sources(summary)
+    parts += _skipped(summary)
+    parts += _all_rules(summary, rules)
+    parts.append("</body></html>\n")
+    with owner_only_file(path, "w", encoding="utf-8") as handle:
+        handle.write("".join(parts))
+
+
+def _readiness(summary: dict) -> list[str]:
+    counts = summary["readiness"]
+    tiles = "".join(
+        f"<div class='tile' style='background:{_COLOURS.get(status, '#607d8b')}'><b>{_num(counts.get(status, 0))}"
+        f"</b>{escape(status.replace('_', ' '))}</div>"
+        for status in (*STATUSES, *(s for s in counts if s not in STATUSES)))
+    severity = summary.get("findings_by_severity", {})
+    return ["<h2 id='readiness'>Readiness</h2><div class='tiles'>", tiles, "</div>",
+            f"<p>Findings: <span class='blocking'>{_num(severity.get('blocking', 0))} blocking</span>, "
+            f"<span class='warning'>{_num(severity.get('warning', 0))} warning</span>, "
+            f"<span class='info'>{_num(severity.get('info', 0))} info</span>.</p>"]
+
+
+def _history(con: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
+    """Stacked bars of readiness per run and a line of blocking findings, the last HISTORY_RUNS runs."""
+    rows = con.execute(
+        """WITH recent AS (
+               SELECT run_id, started_at, status FROM store.runs
+               WHERE started_at <= coalesce((SELECT started_at FROM store.runs WHERE run_id = $run), now())
+               ORDER BY started_at DESC LIMIT $limit)
+           , people AS (
+               SELECT run_id, count(*) FILTER (WHERE status = 'will_fail') AS will_fail,
+                      count(*) FILTER (WHERE status = 'at_risk') AS at_risk,
+                      count(*) FILTER (WHERE status = 'ready') AS ready,
+                      count(*) FILTER (WHERE status = 'not_evaluated') AS not_evaluated
+               FROM store.readiness WHERE run_id IN (SELECT run_id FROM recent) GROUP BY run_id)
+           , blocking AS (
+               SELECT run_id, count(*) AS n FROM store.findings
+               WHERE severity = 'blocking' AND run_id IN (SELECT run_id FROM recent) GROUP BY run_id)
+           SELECT r.run_id, strftime(r.started_at, '%Y-%m-%d %H:%M'), r.status,
+                  coalesce(p.will_fail, 0), coalesce(p.at_risk, 0), coalesce(p.ready, 0),
+                  coalesce(p.not_evaluated, 0), coalesce(b.n, 0)
+           FROM recent r LEFT JOIN people p USING (run_id) LEFT JOIN blocking b USING (run_id)
+           ORDER BY r.started_at""", {"run": run_id, "limit": HISTORY_RUNS}).fetchall()
+    out = [f"<h2 id='history'>Readiness over the last {len(rows)} run(s)</h2>"]
+    if not rows:
+        return [*out, "<p class='muted'>No stored runs.</p>"]
+    width, height, left, right, top, bottom = 960, 260, 50, 60, 10, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    people = max(max(sum(r[3:7]) for r in rows), 1)
+    blocking = max(max(r[7] for r in rows), 1)
+    slot = plot_w / len(rows)
+    bar = max(min(slot * 0.7, 40), 2)
+    svg = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' role='img' "
+           f"aria-label='readiness and blocking findings per run'>",
+           f"<line x1='{left}' y1='{top + plot_h}' x2='{left + plot_w}' y2='{top + plot_h}' stroke='#888'/>",
+           f"<text x='{left - 6}' y='{top + 10}' text-anchor='end' font-size='11'>{people:,}</text>",
+           f"<text x='{left - 6}' y='{top + plot_h}' text-anchor='end' font-size='11'>0</text>",
+           f"<text x='{left + plot_w + 6}' y='{top + 10}' font-size='11' fill='#6a1b9a'>{blocking:,}</text>",
+           f"<text x='{left + plot_w + 6}' y='{top + plot_h}' font-size='11' fill='#6a1b9a'>0</text>"]
+    points = []
+    for n, (rid, started, status, *counts) in enumerate(rows):
+        x = left + n * slot + (slot - bar) / 2
+        y = top + plot_h
+        tip = (f"{rid} ({status}) {started}: " + ", ".join(f"{s} {c:,}" for s, c in zip(STATUSES, counts[:4],
+                                                                                         strict=True))
+               + f", blocking findings {counts[4]:,}")
+        svg.append(f"<g><title>{escape(tip)}</title>")
+        for status_name, count in zip(STATUSES, counts[:4], strict=True):
+            h = plot_h * count / people
+            y -= h
+            svg.append(f"<rect x='{x:.1f}' y='{y:.1f}' width='{bar:.1f}' height='{h:.1f}' "
+                       f"fill='{_COLOURS[status_name]}'/>")
+        svg.append("</g>")
+        points.append((left + n * slot + slot / 2, top + plot_h - plot_h * counts[4] / blocking))
+        if n in (0, len(rows) - 1) or len(rows) <= 8:
+            svg.append(f"<text x='{left + n * slot + slot / 2:.1f}' y='{top + plot_h + 14}' text-anchor='middle' "
+                       f"font-size='10'>{escape(started)}</text>")
+    svg.append("<polyline fill='none' stroke='#6a1b9a' stroke-width='2' points='"
+               + " ".join(f"{px:.1f},{py:.1f}" for px, py in points) + "'/>")
+    svg.extend(f"<circle cx='{px:.1f}' cy='{py:.1f}' r='3' fill='#6a1b9a'/>" for px, py in points)
+    legend_x = left
+    for label, colour in [*((s.replace("_", " "), _COLOURS[s]) for s in STATUSES), ("blocking findings", "#6a1b9a")]:
+        svg.append(f"<rect x='{legend_x}' y='{height - 14}' width='10' height='10' fill='{colour}'/>"
+                   f"<text x='{legend_x + 14}' y='{height - 5}' font-size='11'>{escape(label)}</text>")
+        legend_x += 20 + 7 * len(label)
+    svg.append("</svg>")
+    return [*out, "".join(svg),
+            "<p class='muted'>Bars: people per readiness status (left scale); line: blocking findings (right scale)."
+            "</p>"]
+
+
+def _drift(con: duckdb.DuckDBPyConnection, summary: dict, store: bool) -> list[str]:
+    """Who became will_fail or at_risk since the previous stored run, and who stopped being."""
+    out = ["<h2 id='drift'>Since the last run</h2>"]
+    drift = summary.get("drift")
+    if isinstance(drift, dict):
+        out.append(f"<p>Findings: <b>{_num(drift.get('new'))}</b> new, <b>{_num(drift.get('persisting'))}</b> "
+                   f"persisting, <b>{_num(drift.get('resolved'))}</b> resolved.</p>")
+    elif summary.get("changes_since_previous"):
+        changes = summary["changes_since_previous"]
+        out.append(f"<p>Findings: <b>{_num(changes.get('new'))}</b> new, <b>{_num(changes.get('resolved'))}</b> "
+                   "gone since the previous complete run.</p>")
+    previous = None
+    if store:
+        found = con.execute(
+            """SELECT run_id, status, strftime(started_at, '%Y-%m-%d %H:%M') FROM store.runs
+               WHERE run_id <> $run AND started_at <= coalesce(
+                   (SELECT started_at FROM store.runs WHERE run_id = $run), now())
+               ORDER BY started_at DESC LIMIT 1""", {"run": summary["run_id"]}).fetchall()
+        previous = found[0] if found else None
+    if previous is None:
+        return [*out, "<p class='muted'>No earlier run in the store: nothing to compare with.</p>"]
+    out.append(f"<p class='muted'>Compared with run <code>{escape(previous[0])}</code> ({escape(previous[1])}, "
+               f"{escape(previous[2])}).</p>")
+    rows = con.execute(
+        """WITH now_ AS (SELECT coalesce(entra_object_id, 'mm:' || mattermost_user_id, user_principal_name) AS k, *
+                         FROM work.readiness),
+                before AS (SELECT coalesce(entra_object_id, 'mm:' || mattermost_user_id, user_principal_name) AS k, *
+                           FROM store.readiness WHERE run_id = $prev),
+                joined AS (
+                    SELECT coalesce(n.user_principal_name, b.user_principal_name) AS upn,
+                           coalesce(n.email, b.email) AS email, b.status AS was, n.status AS now_status,
+                           coalesce(n.predicted_error, b.predicted_error) AS why,
+                           CASE WHEN n.status IN ('will_fail', 'at_risk') AND b.status IS DISTINCT FROM n.status
+                                THEN 'new'
+                                WHEN b.status IN ('will_fail', 'at_risk')
+                                     AND (n.status IS NULL OR n.status NOT IN ('will_fail', 'at_risk'))
+                                THEN 'resolved' END AS kind
+                    FROM now_ n FULL JOIN before b USING (k))
+           SELECT kind, count(*) OVER (PARTITION BY kind), upn, email, was, now_status, why
+           FROM joined WHERE kind IS NOT NULL
+           QUALIFY row_number() OVER (PARTITION BY kind ORDER BY now_status NULLS LAST, upn, email) <= $cap
+           ORDER BY kind, now_status NULLS LAST, upn, email""",
+        {"prev": previous[0], "cap": DRIFT_ROWS}).fetchall()
+    for kind, heading, error in (("new", "Newly failing or at risk", "predicted error"),
+                                 ("resolved", "No longer failing or at risk", "error they would have met")):
+        mine = [r for r in rows if r[0] == kind]
+        total = mine[0][1] if mine else 0
+        out.append(f"<h3>{heading}: {total:,}</h3>")
+        if not mine:
             continue
+        out.append(f"<table><tr><th>UPN</th><th>email</th><th>before</th><th>now</th><th>{error}</th></tr>")
+        out.extend(f"<tr><td>{_cell(r[2])}</td><td>{_cell(r[3])}</td><td>{_cell(r[4] or 'absent')}</td>"
+                   f"<td>{_cell(r[5] or 'absent')}</td><td class='wrap'>{_cell(r[6])}</td></tr>" for r in mine)
+        out.append("</table>")
+        if total > len(mine):
+            out.append(f"<p class='muted'>{total - len(mine):,} more: compare readiness.csv of the two runs.</p>")
+    return out
+
+
+def _is_config_check(rule_id: str, rules: dict) -> bool:
+    rule = rules.get(rule_id)
+    return rule is not None and set(rule.depends_on) <= CONFIG_INPUTS
+
+
+def _rule_sections(con: duckdb.DuckDBPyConnection, summary: dict, rules: dict) -> list[str]:
+    out = ["<h2 id='findings'>Findings by rule</h2>"]
+    shown = 0
+    rank = {"blocking": 0, "warning": 1, "info": 2}
+    for rule in sorted(summary["rules"], key=lambda r: (rank.get(r["severity"], 3), r["rule_id"])):
+        if rule["status"] != "ran" or not rule["findings"] or _is_config_check(rule["rule_id"], rules):
+            continue
+        shown += 1
         rows = con.execute(
             """SELECT user_principal_name, email, mattermost_user_id, observed, expected, remediation
                FROM work.findings WHERE rule_id = $rule
                ORDER BY user_principal_name NULLS FIRST, mattermost_user_id NULLS FIRST, observed
                LIMIT $limit""", {"rule": rule["rule_id"], "limit": ROWS_PER_RULE}).fetchall()
-        parts.append(f"<h2 id='{escape(rule['rule_id'])}'>{escape(rule['rule_id'])} "
-                     f"<span class='{rule['severity']}'>({rule['severity']})</span></h2>"
-                     f"<p>{escape(rule['title'])}</p><table><tr><th>UPN</th><th>email</th>"
-                     "<th>Mattermost user id</th><th>observed</th><th>expected</th><th>fix</th></tr>")
-        parts.extend("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in rows)
-        parts.append("</table>")
+        known = rules.get(rule["rule_id"])
+        fix = known.remediation if known else None
+        out.append(f"<h3 id='{escape(rule['rule_id'])}'>{escape(rule['rule_id'])} "
+                   f"<span class='{escape(rule['severity'])}'>({escape(rule['severity'])})</span>: "
+                   f"{_num(rule['findings'])}</h3><p>{escape(rule['title'])}</p>")
+        if fix:
+            out.append(f"<p><b>Fix:</b> {escape(fix)}</p>")
+        out.append("<table><tr><th>UPN</th><th>email</th><th>Mattermost user id</th><th>observed</th>"
+                   "<th>expected</th><th>fix for this row</th></tr>")
+        out.extend("<tr>" + "".join(f"<td class='wrap'>{_cell(v if n < 5 or v != fix else '')}</td>"
+                                    for n, v in enumerate(row)) + "</tr>" for row in rows)
+        out.append("</table>")
         if rule["findings"] > len(rows):
-            parts.append(f"<p class='muted'>{rule['findings'] - len(rows):,} more in findings.csv</p>")
-    parts.append("</body></html>\n")
-    with owner_only_file(path, "w", encoding="utf-8") as handle:
-        handle.write("".join(parts))
+            out.append(f"<p class='muted'>{rule['findings'] - len(rows):,} more in findings.csv</p>")
+    if not shown:
+        out.append("<p>No findings about people.</p>")
+    return out
+
+
+def _config_checks(con: duckdb.DuckDBPyConnection, summary: dict, rules: dict) -> list[str]:
+    out = ["<h2 id='config'>Configuration and tenant checks</h2><table><tr><th>check</th><th>result</th>"
+           "<th>observed</th><th>expected</th><th>fix</th></tr>"]
+    for rule in summary["rules"]:
+        if not _is_config_check(rule["rule_id"], rules):
+            continue
+        name = f"<td>{escape(rule['rule_id'])}<br><span class='muted'>{escape(rule['title'])}</span></td>"
+        if rule["status"] != "ran":
+            out.append(f"<tr>{name}<td class='skip'>not checked: {_cell(rule['skip_reason'])}</td>"
+                       "<td></td><td></td><td></td></tr>")
+            continue
+        if not rule["findings"]:
+            out.append(f"<tr>{name}<td class='pass'>pass</td><td></td><td></td><td></td></tr>")
+            continue
+        rows = con.execute("SELECT severity, observed, expected, remediation FROM work.findings WHERE rule_id = $1 "
+                           "ORDER BY observed LIMIT $2", [rule["rule_id"], ROWS_PER_RULE]).fetchall()
+        for severity, observed, expected, remediation in rows:
+            out.append(f"<tr>{name}<td class='{escape(severity)}'>{escape(severity)}</td>"
+                       f"<td class='wrap'>{_cell(observed)}</td><td class='wrap'>{_cell(expected)}</td>"
+                       f"<td class='wrap'>{_cell(remediation)}</td></tr>")
+    out.append("</table>")
+    return out
+
+
+def _sources(summary: dict) -> list[str]:
+    out = ["<h2 id='sources'>Sources read</h2><table><tr><th>source</th><th>file or system</th><th>rows</th>"
+           "<th>read</th><th>note</th></tr>"]
+    for item in summary["inputs"]:
+        if item.get("failed"):
+            state = "<span class='fail'>failed</span>"
+        elif item.get("available"):
+            state = "<span class='pass'>complete</span>"
+        else:
+            state = "<span class='skip'>not provided</span>"
+        out.append(f"<tr><td>{escape(item['name'])}</td><td>{_cell(item.get('file'))}</td>"
+                   f"<td class='num'>{_num(item.get('rows'))}</td><td>{state}</td>"
+                   f"<td class='wrap'>{_cell(item.get('note'))}</td></tr>")
+    out.append("</table>")
+    return out
+
+
+def _skipped(summary: dict) -> list[str]:
+    skipped = [r for r in summary["rules"] if r["status"] != "ran"]
+    out = [f"<h2 id='skipped'>Rules skipped: {len(skipped)}</h2>"]
+    if not skipped:
+        return [*out, "<p>Every rule ran.</p>"]
+    out.append("<table><tr><th>rule</th><th>why</th></tr>")
+    out.extend(f"<tr><td>{escape(r['rule_id'])}</td><td>{_cell(r['skip_reason'])}</td></tr>" for r in skipped)
+    out.append("</table>")
+    return out
+
+
+def _all_rules(summary: dict, rules: dict) -> list[str]:
+    out = ["<h2 id='rules'>All rules</h2><table><tr><th>rule</th><th>severity</th><th>findings</th>"
+           "<th>title</th></tr>"]
+    for rule in summary["rules"]:
+        count = _num(rule["findings"]) if rule["status"] == "ran" else f"skipped: {_cell(rule['skip_reason'])}"
+        name = escape(rule["rule_id"])
+        if _is_config_check(rule["rule_id"], rules):
+            name = f"<a href='#config'>{name}</a>"
+        elif rule["status"] == "ran" and rule["findings"]:
+            name = f"<a href='#{name}'>{name}</a>"
+        out.append(f"<tr><td>{name}</td><td class='{escape(rule['severity'])}'>"
+                   f"{escape(rule['severity'])}</td><td class='num'>{count}</td><td>{escape(rule['title'])}</td></tr>")
+    out.append("</table>")
+    return out

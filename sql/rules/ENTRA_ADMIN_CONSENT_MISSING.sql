@@ -3,6 +3,7 @@
 -- stage: 30
 -- owner: directory_team
 -- title: No tenant-wide admin consent from Mattermost Mobile to Intune MAM
+-- change: Entra enterprise application Mattermost Mobile: tenant-wide admin consent to Microsoft Mobile Application Management
 -- depends_on: entra_service_principals, entra_grants
 -- predicted_error: Sign-in to the server succeeds, but Intune enrollment never completes: Mattermost Mobile has no admin consent for Microsoft Mobile Application Management (a consent prompt users cannot answer)
 -- remediation: Have an admin sign in to the Mattermost mobile app once and grant consent on behalf of the organisation, or grant admin consent in Entra > Enterprise applications > Mattermost Mobile > Permissions

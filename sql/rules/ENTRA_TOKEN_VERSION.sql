@@ -3,6 +3,7 @@
 -- stage: 40
 -- owner: directory_team
 -- title: App registration issues v1.0 access tokens
+-- change: Entra server API app registration manifest: api.requestedAccessTokenVersion
 -- depends_on: entra_application
 -- predicted_error: Enrollment fails: Entra issues v1.0 access tokens for the server API, and the server expects v2.0
 -- remediation: In the server API app registration's manifest set api.requestedAccessTokenVersion to 2

@@ -3,6 +3,7 @@
 -- stage: 90
 -- owner: directory_team
 -- title: A deployed Mattermost iOS bundle id is in no assigned App Protection Policy
+-- change: Intune iOS App Protection Policy for the bundle id
 -- depends_on: intune_policies
 -- predicted_error: Enrollment Failed: no App Protection Policy applies to this app, so the Intune SDK has nothing to enroll into
 -- remediation: In Intune > Apps > App protection policies, create an iOS policy for this bundle id (each bundle id needs its own policy) and assign it to the users' groups

@@ -2,6 +2,7 @@
 -- severity: warning
 -- owner: directory_team
 -- title: A Mattermost App Protection Policy has no inclusion assignment
+-- change: Intune App Protection Policy assignments
 -- depends_on: intune_policies
 -- predicted_error: nobody receives this policy; users it was meant for are unprotected (or fail if no other policy covers the app)
 -- remediation: Assign the policy to the groups that use the Mattermost app (Intune > Apps > App protection policies > Properties > Assignments)

@@ -3,6 +3,7 @@
 -- stage: 45
 -- owner: mattermost_admin
 -- title: IntuneSettings.ClientId is not the app registration's appId
+-- change: Mattermost config IntuneSettings.ClientId
 -- depends_on: entra_application, mattermost_config
 -- predicted_error: Enrollment fails: tokens are issued for the registered app, and the server expects another audience
 -- remediation: Set IntuneSettings.ClientId to the Application (client) ID of the server API app registration

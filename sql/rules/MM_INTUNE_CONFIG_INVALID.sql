@@ -3,6 +3,7 @@
 -- stage: 10
 -- owner: mattermost_admin
 -- title: IntuneSettings incomplete or invalid
+-- change: Mattermost config IntuneSettings
 -- depends_on: mattermost_config
 -- predicted_error: HTTP 403 Forbidden: the server gates Intune enrollment on a valid TenantId, ClientId and an enabled AuthService
 -- remediation: In System Console > Environment > Mobile Security set Tenant ID and Client ID to the Entra GUIDs and choose an enabled auth provider (office365 or saml)

@@ -3,6 +3,7 @@
 -- stage: 100
 -- owner: mattermost_admin
 -- title: Intune MAM is not enabled yet
+-- change: Mattermost config IntuneSettings.Enable
 -- depends_on: mattermost_config
 -- predicted_error: none yet: the mobile app does not enforce Intune MAM until IntuneSettings.Enable is true
 -- remediation: Fix every blocking finding first, then enable Intune MAM in System Console > Environment > Mobile Security

@@ -4,6 +4,7 @@
 -- stage: 80
 -- owner: mattermost_admin
 -- title: LDAP IdAttribute is not msDS-aadObjectId
+-- change: Mattermost config LdapSettings.IdAttribute
 -- depends_on: mattermost_config
 -- predicted_error: User mismatch at the next mobile sign-in when LDAP supplies the SAML accounts' id: AuthData is not the token's oid; Intune then removes the server from the app
 -- remediation: Set LdapSettings.IdAttribute to msDS-aadObjectId (Entra Domain Services) and migrate existing accounts' AuthData to the objectId

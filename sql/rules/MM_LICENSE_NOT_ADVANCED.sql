@@ -3,6 +3,7 @@
 -- stage: 10
 -- owner: mattermost_admin
 -- title: Server license is neither Entry nor Enterprise Advanced, or has expired
+-- change: Mattermost server licence
 -- depends_on: mattermost_license
 -- predicted_error: NotLicensed: the server is not licensed for Intune MAM (HTTP 403 Forbidden)
 -- remediation: Apply a current Mattermost Enterprise Advanced or Entry license (SkuShortName "advanced" or "entry") to this server

@@ -3,6 +3,7 @@
 -- stage: 80
 -- owner: mattermost_admin
 -- title: Entra ID sign-in points at another tenant than IntuneSettings
+-- change: Mattermost config Office365Settings.DirectoryId / IntuneSettings.TenantId
 -- depends_on: mattermost_config
 -- predicted_error: User mismatch: accounts carry the objectIds of another directory than the one whose oid the tokens carry
 -- remediation: Make Office365Settings.DirectoryId and IntuneSettings.TenantId the same Directory (tenant) ID

@@ -3,6 +3,7 @@
 -- stage: 80
 -- owner: directory_team
 -- title: The IdP sends the objectId, but not under the claim name IdAttribute names
+-- change: Entra enterprise application Attributes & Claims: the claim name of user.objectid
 -- depends_on: saml, saml_metadata, mattermost_config
 -- predicted_error: User mismatch: Mattermost matches the claim name exactly and finds no IdAttribute value, so AuthData is never the objectId
 -- remediation: In the Entra enterprise application's Attributes & Claims, emit user.objectid under exactly the name SamlSettings.IdAttribute holds (http://schemas.microsoft.com/identity/claims/objectidentifier)

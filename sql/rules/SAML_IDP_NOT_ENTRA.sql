@@ -3,6 +3,7 @@
 -- stage: 80
 -- owner: mattermost_admin
 -- title: SAML IdP is not Entra ID of the Intune tenant
+-- change: Mattermost config SamlSettings (IdP metadata)
 -- depends_on: saml_metadata, mattermost_config
 -- predicted_error: User mismatch: a non-Entra IdP (or another tenant) does not send this tenant's objectIds, so SAML accounts cannot match the token's oid
 -- remediation: Point Mattermost SAML at the Entra enterprise application of the Intune tenant (issuer https://sts.windows.net/{tenant id}/) and load its FederationMetadata.xml

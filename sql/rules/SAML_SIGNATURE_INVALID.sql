@@ -2,6 +2,7 @@
 -- severity: warning
 -- owner: directory_team
 -- title: SAML capture rejected: not validly signed by the IdP in idp_metadata.xml
+-- change: SAML capture or idp_metadata.xml
 -- depends_on: saml, saml_metadata
 -- predicted_error: none for users directly: the capture contributes no identity data, so SAML checks on it are blind
 -- remediation: Capture the SAMLResponse again from the production sign-in, or refresh idp_metadata.xml from the tenant's FederationMetadata.xml (current signing certificates)

@@ -3,6 +3,7 @@
 -- stage: 45
 -- owner: mattermost_admin
 -- title: MSAL token is for another audience than IntuneSettings.ClientId
+-- change: Mattermost config IntuneSettings.ClientId
 -- depends_on: msal_tokens, mattermost_config
 -- predicted_error: Enrollment fails: the server rejects tokens whose aud is neither its ClientId nor api://{ClientId}
 -- remediation: Set IntuneSettings.ClientId to the server API app registration's Application (client) ID, and request tokens for its scope (api://{client id}/...)

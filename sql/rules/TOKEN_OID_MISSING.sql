@@ -3,6 +3,7 @@
 -- stage: 50
 -- owner: directory_team
 -- title: MSAL access token has no oid claim
+-- change: the token request: a delegated user token for the server API scope
 -- depends_on: msal_tokens
 -- predicted_error: MissingAuthAccountError: the access token does not contain the identity claim Mattermost expects
 -- remediation: Request a delegated (user) token for the server API scope; app-only tokens and tokens from other flows carry no oid

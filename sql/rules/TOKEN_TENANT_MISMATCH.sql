@@ -3,6 +3,7 @@
 -- stage: 45
 -- owner: mattermost_admin
 -- title: MSAL token issued by another tenant than IntuneSettings.TenantId
+-- change: Mattermost config IntuneSettings.TenantId
 -- depends_on: msal_tokens, mattermost_config
 -- predicted_error: Enrollment fails: the server rejects tokens whose tid is not its configured tenant
 -- remediation: Set IntuneSettings.TenantId to the tenant users sign in to (the token's tid), or sign in with an account of the configured tenant

@@ -3,6 +3,7 @@
 -- stage: 80
 -- owner: mattermost_admin
 -- title: auth_data equals the objectId only after normalising case, braces or hyphens
+-- change: Mattermost account auth_data
 -- depends_on: mattermost_users, entra_users, mattermost_config
 -- predicted_error: User mismatch at the next mobile sign-in: the server finds no account with AuthData = the token's oid for the selected AuthService; Intune then removes the server from the app (existing sessions are not wiped at once)
 -- remediation: Rebind the account to the objectId: PUT /api/v4/users/{user_id}/auth with auth_data = the expected value (for SAML, set IdAttribute to the objectidentifier claim and have the user sign in once on web or desktop)

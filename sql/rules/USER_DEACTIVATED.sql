@@ -3,6 +3,7 @@
 -- stage: 70
 -- owner: mattermost_admin
 -- title: Targeted user's Mattermost accounts are all deactivated
+-- change: Mattermost account: active
 -- depends_on: mattermost_users, entra_users, mattermost_config
 -- predicted_error: HTTP 409: account locked (the Mattermost account is deactivated)
 -- remediation: Reactivate the account (mmctl user activate) if the person should have access, or remove them from the policy groups

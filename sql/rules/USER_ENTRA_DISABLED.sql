@@ -4,6 +4,7 @@
 -- owner: mattermost_admin
 -- readiness: not_evaluated
 -- title: Entra account disabled, Mattermost account still active
+-- change: Mattermost account: active
 -- depends_on: mattermost_users, entra_users, mattermost_config
 -- predicted_error: the user cannot sign in to Entra; an active Mattermost account remains
 -- remediation: Deactivate the Mattermost account if the person has left (mmctl user deactivate)

@@ -3,6 +3,7 @@
 -- stage: 90
 -- owner: directory_team
 -- title: Targeted user has no enabled Intune license
+-- change: Entra user licences (service plan INTUNE_A)
 -- depends_on: entra_users, entra_licenses
 -- predicted_error: Enrollment Failed: the Intune App SDK cannot enroll a user without an Intune service plan
 -- remediation: Assign a license that includes Microsoft Intune (service plan INTUNE_A) to the user or to a group they are in

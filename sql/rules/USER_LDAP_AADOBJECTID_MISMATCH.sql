@@ -3,6 +3,7 @@
 -- stage: 100
 -- owner: directory_team
 -- title: LDAP msDS-aadObjectId differs from the person's objectId
+-- change: LDAP entry attribute msDS-aadObjectId
 -- depends_on: ldap, entra_users
 -- predicted_error: Accounts synchronised from LDAP carry another objectId than the token's oid: User mismatch on LDAP paths
 -- remediation: Correct msDS-aadObjectId on the entry (or the Entra Domain Services sync) so it holds exactly the person's objectId

@@ -3,6 +3,7 @@
 -- stage: 100
 -- owner: directory_team
 -- title: LDAP entry has no msDS-aadObjectId
+-- change: LDAP entry attribute msDS-aadObjectId
 -- depends_on: ldap, entra_users
 -- predicted_error: Accounts created or synchronised from LDAP get no objectId; sign-in through LDAP will not match the token's oid
 -- remediation: Check Entra Domain Services synchronisation for this user (msDS-aadObjectId is written by the sync); on self-managed AD, populate it with the Entra objectId

@@ -4,6 +4,7 @@
 -- owner: directory_team
 -- readiness: not_evaluated
 -- title: Policy-group member missing from the users export
+-- change: the Entra users export
 -- depends_on: entra_users, entra_groups
 -- predicted_error: not evaluated: the person is targeted by the policy but absent from the Entra users export
 -- remediation: Export entra_users.json and entra_groups/ at the same time, with every page of GET /users (follow @odata.nextLink to the end)

@@ -4,6 +4,7 @@
 -- owner: mattermost_admin
 -- readiness: not_evaluated
 -- title: Targeted user signs in with another auth service
+-- change: Mattermost account auth service
 -- depends_on: mattermost_users, entra_users, mattermost_config
 -- predicted_error: not evaluated: Intune MAM applies only to the auth service named in IntuneSettings.AuthService
 -- remediation: Migrate the account to the selected auth service (mmctl user migrate-auth) if the user must be protected by Intune MAM

@@ -3,6 +3,7 @@
 -- stage: 80
 -- owner: mattermost_admin
 -- title: Account matches no Entra user
+-- change: Mattermost account auth_data (or deactivate)
 -- depends_on: mattermost_users, entra_users, mattermost_config
 -- predicted_error: User mismatch: no Entra user's oid can equal this account's AuthData
 -- remediation: Find the person in Entra and set auth_data to their objectId, or deactivate the account if the person has left

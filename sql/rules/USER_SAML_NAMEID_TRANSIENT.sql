@@ -2,6 +2,7 @@
 -- severity: info
 -- owner: mattermost_admin
 -- title: SAML NameID is transient or pairwise: not an identity
+-- change: nothing: SAML NameID is not used as the id
 -- depends_on: saml, saml_metadata, entra_users
 -- predicted_error: none while IdAttribute is the objectidentifier claim; binding by NameID would break at the next sign-in
 -- remediation: Keep SamlSettings.IdAttribute on the objectidentifier claim; never bind accounts by this NameID

@@ -3,6 +3,7 @@
 -- stage: 80
 -- owner: directory_team
 -- title: SAML objectidentifier differs from the user's Entra objectId
+-- change: Entra enterprise application Attributes & Claims: objectidentifier = user.objectid
 -- depends_on: saml, saml_metadata, entra_users
 -- predicted_error: User mismatch: the SAML sign-in binds the account to another value than the token's oid
 -- remediation: Map the objectidentifier claim to user.objectid (not a directory extension or an on-premises attribute) in the Entra enterprise application

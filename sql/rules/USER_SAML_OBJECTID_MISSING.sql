@@ -3,6 +3,7 @@
 -- stage: 80
 -- owner: directory_team
 -- title: SAML assertion carries no objectidentifier claim
+-- change: Entra enterprise application Attributes & Claims: objectidentifier claim
 -- depends_on: saml, saml_metadata, entra_users
 -- predicted_error: User mismatch: without the objectId claim, SAML sign-in cannot bind the account to the token's oid
 -- remediation: Add the claim http://schemas.microsoft.com/identity/claims/objectidentifier = user.objectid to the Entra enterprise application (Attributes & Claims)

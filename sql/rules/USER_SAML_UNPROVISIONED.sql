@@ -3,6 +3,7 @@
 -- stage: 60
 -- owner: mattermost_admin
 -- title: Targeted user has no Mattermost account (SAML)
+-- change: Mattermost account: provision (first web or desktop SAML sign-in)
 -- depends_on: mattermost_users, entra_users, mattermost_config
 -- predicted_error: HTTP 428 account_not_found: mobile sign-in creates no SAML users
 -- remediation: Have the user sign in once on web or desktop with SAML before mobile, or provision the account in advance
