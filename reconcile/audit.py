@@ -22,8 +22,8 @@ from pathlib import Path
 import duckdb
 
 from reconcile import __version__
-from reconcile.config import RunConfig
-from reconcile.errors import ExitCode, MemoryLimitError, ReportsNotWritten
+from reconcile.config import FAIL_ON_LEVELS, RunConfig
+from reconcile.errors import ExitCode, MemoryLimitError, ReconcileError, ReportsNotWritten
 from reconcile.normalise import check_raw, stage
 from reconcile.paths import sql_dir
 from reconcile.report.csv_report import write_query_csv
@@ -31,6 +31,7 @@ from reconcile.report.html_report import write_html
 from reconcile.report.json_report import write_json, write_query_json
 from reconcile.rules import FINDINGS_COLUMNS, RuleResult, load_rules, run_rules
 from reconcile.sources.base import InputInfo, RunContext, TargetingOptions
+from reconcile.sources.probe import ProbeResult, probe_sources
 from reconcile.sources.registry import (
     PageProgress,
     SourceOptions,
@@ -49,7 +50,6 @@ from reconcile.store import (
     scalar,
 )
 
-FAIL_ON_LEVELS = ("blocking", "warning", "info", "never")
 READINESS_COLUMNS = (
     "entra_object_id", "mattermost_user_id", "user_principal_name", "email", "status",
     "predicted_error", "rule_ids", "fix",
@@ -141,6 +141,18 @@ def run_configured(config: RunConfig, progress: Callable[[str], None] | None = N
         return run_audit(input_dir, output_dir, config.store_path(started), config.fail_on, config.keep_snapshots,
                          progress, targeting, source_options(config, environ), graph_progress, config.memory_limit,
                          source_environ(config, environ))
+
+
+def probe_configured(config: RunConfig, environ: Mapping[str, str] | None = None,
+                     timeout: float = 60.0) -> list[ProbeResult]:
+    """Connect to, authenticate with and probe every source a configuration names, reading nothing in
+    bulk (``reconcile sources test``); a secret that cannot be read is a failed row, not an exception."""
+    environ = os.environ if environ is None else environ
+    try:
+        options, merged = source_options(config, environ), source_environ(config, environ)
+    except ReconcileError as exc:
+        return [ProbeResult("configuration", str(config.job_file or "options"), False, str(exc))]
+    return probe_sources(options, config.input_dir, merged, timeout=timeout)
 
 
 def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep_snapshots: int,

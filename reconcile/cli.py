@@ -16,9 +16,10 @@ import click
 import duckdb
 from click.core import ParameterSource
 from rich.console import Console
+from rich.text import Text
 
 from reconcile import __version__
-from reconcile.audit import run_configured
+from reconcile.audit import probe_configured, run_configured
 from reconcile.config import SETTINGS, ConfigError, Resolved, RunConfig, Secret, resolve
 from reconcile.errors import ExitCode, ReconcileError, ReportsNotWritten
 from reconcile.paths import SAMPLES, sample_dir
@@ -30,15 +31,6 @@ def quiet_option(func: Callable) -> Callable:
     return click.option("-q", "--quiet", is_flag=True,
                         help="No progress and no summary tables: errors, warnings and the run's one closing line "
                              "(stderr) only.")(func)
-
-
-def output_dir_option(func: Callable) -> Callable:
-    return click.option(
-        "--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reconcile-report"),
-        envvar="RECONCILE_OUTPUT_DIR", show_default=True, show_envvar=True,
-        help="Where the reports are written: findings.csv, findings.json, readiness.csv, summary.json and "
-             "report.html (and the store, reconcile.duckdb, unless --store says otherwise).",
-    )(func)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -334,6 +326,44 @@ def _shown(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+@main.group("sources")
+def sources_group() -> None:
+    """The sources a job reads."""
+
+
+@sources_group.command("test", epilog="""\b
+Exit codes:
+  0  every configured source answered
+  2  usage or configuration error
+  3  at least one source failed (the table says which and why)
+""")
+@job_option(required=False)
+@run_options
+@click.option("--timeout", type=click.FloatRange(min=1), default=60.0, show_default=True,
+              help="Seconds each source may take before it counts as failed.")
+@click.pass_context
+def sources_test_command(ctx: click.Context, job_file: Path | None, timeout: float, **_options: object) -> None:
+    """Connect, authenticate and probe each configured source; read nothing in bulk."""
+    config = resolve_run(ctx, job_file).config
+    results = probe_configured(config, timeout=timeout)
+    from rich.table import Table
+
+    table = Table(title=f"sources of {job_file or 'this configuration'}", title_justify="left")
+    for column in ("source", "target", "result", "detail"):
+        table.add_column(column, overflow="fold")
+    for row in results:
+        table.add_row(row.source, row.target, "[green]ok[/]" if row.ok else "[bold red]FAILED[/]",
+                      Text(row.detail))
+    console = Console()
+    if not console.is_terminal:
+        console.width = 200
+    console.print(table)
+    failed = [row for row in results if not row.ok]
+    if failed:
+        Console(stderr=True).print(f"{len(failed)} of {len(results)} check(s) failed", highlight=False)
+    ctx.exit(ExitCode.INPUT_ERROR if failed else ExitCode.CLEAN)
 
 
 @main.group("rules")

@@ -278,6 +278,8 @@ class FakeGraph(LoopbackServer):
                               lambda u: _project(u, select))
         if route == "/users/delta":
             return self._delta(query, record)
+        if route == "/groups":
+            return self._page(route, "groups", [{"id": g} for g in self.groups], query, record, dict)
         if match := _MEMBERS_CAST.match(route):
             return self._members(route, match.group(1), bool(match.group(2)), query, headers, record)
         if match := _APP_BY_APPID.match(route):

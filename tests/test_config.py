@@ -233,3 +233,14 @@ def test_rules_list_show_and_the_list_rules_alias():
     assert shown.exit_code == 0 and "fix:" in shown.output and "inputs:" in shown.output
     wrong = _invoke("rules", "show", "USER_AUTHDATA_IS_EMAL")
     assert wrong.exit_code == 2 and "did you mean USER_AUTHDATA_IS_EMAIL?" in wrong.output
+
+
+def test_a_graph_credential_in_the_environment_replaces_the_job_files_credential(tmp_path):
+    job = _job(tmp_path, '[sources.entra]\nread = "graph"\nclient_secret = { file = "/run/credentials/x/secret" }\n')
+    resolved = resolve({}, {"RECONCILE_ENTRA_ACCESS_TOKEN": "bearer"}, job)
+    assert resolved.config.entra.client_secret is None
+    assert "gives way to sources.entra.access_token" in resolved.origins["sources.entra.client_secret"]
+    merged = source_environ(resolved.config, {"RECONCILE_ENTRA_ACCESS_TOKEN": "bearer"})
+    assert merged["RECONCILE_ENTRA_ACCESS_TOKEN"] == "bearer" and "RECONCILE_ENTRA_CLIENT_SECRET" not in merged
+    kept = resolve({}, {}, job).config.entra.client_secret  # without one in the environment the file's stands
+    assert kept == Secret("file", "/run/credentials/x/secret", "sources.entra.client_secret")

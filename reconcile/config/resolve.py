@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconcile.config.run_config import ConfigError, EntraConfig, LdapConfig, MattermostConfig, RunConfig, Secret
-from reconcile.config.settings import BY_KEY, SETTINGS, TABLES, Setting
+from reconcile.config.settings import BY_KEY, ONE_OF, SETTINGS, TABLES, Setting
 
 COMMAND_LINE, ENVIRONMENT, JOB_FILE, DEFAULT, DERIVED = "command line", "environment", "job file", "default", "derived"
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
@@ -192,6 +192,7 @@ def resolve(cli: Mapping[str, object], environ: Mapping[str, str], job_file: Pat
         values[setting.key], origins[setting.key] = value, origin
     if problems:
         raise ConfigError("\n  ".join(["invalid settings:", *problems]))
+    _one_of(values, origins)
     _derive(values, origins)
     problems = _check(values, origins, job_file)
     if problems:
@@ -218,6 +219,20 @@ def _one(setting: Setting, cli: Mapping[str, object], environ: Mapping[str, str]
     if setting.key in job:
         return job[setting.key], f"{JOB_FILE} ({job_file})"
     return setting.default, DEFAULT
+
+
+def _one_of(values: dict[str, object], origins: dict[str, str]) -> None:
+    """A choice given with higher precedence wins as a whole: RECONCILE_ENTRA_ACCESS_TOKEN in the
+    environment replaces the job file's client_secret, rather than both reaching Graph."""
+    for group in ONE_OF:
+        strong = [key for key in group if values[key] is not None
+                  and origins[key].startswith((COMMAND_LINE, ENVIRONMENT))]
+        if not strong:
+            continue
+        for key in group:
+            if key not in strong and values[key] is not None and origins[key].startswith(JOB_FILE):
+                values[key], origins[key] = None, f"{DEFAULT} (the job file's value gives way to {strong[0]} from " \
+                                                  f"{origins[strong[0]]})"
 
 
 def _derive(values: dict[str, object], origins: dict[str, str]) -> None:
@@ -302,6 +317,7 @@ def _build(v: dict[str, object], job_file: Path | None) -> RunConfig:
             incremental=v["sources.entra.incremental"], full_pull=v["sources.entra.full_pull"],
             tenant_id=v["sources.entra.tenant_id"], client_id=v["sources.entra.client_id"],
             client_secret=v["sources.entra.client_secret"], certificate_path=v["sources.entra.certificate_path"],
+            access_token=v["sources.entra.access_token"],
             credential=v["sources.entra.credential"], graph_url=v["sources.entra.graph_url"]),
         ldap=LdapConfig(
             read=v["sources.ldap.read"], url=v["sources.ldap.url"], base_dn=v["sources.ldap.base_dn"],

@@ -67,6 +67,7 @@ class EntraConfig:
     client_id: str | None = None
     client_secret: Secret | None = None
     certificate_path: Path | None = None
+    access_token: Secret | None = None
     credential: str | None = None       # "default": DefaultAzureCredential
     graph_url: str | None = None
 

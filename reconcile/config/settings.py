@@ -84,6 +84,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sources.entra.client_id", "text", None, "RECONCILE_ENTRA_CLIENT_ID"),
     Setting("sources.entra.client_secret", "secret", None, "RECONCILE_ENTRA_CLIENT_SECRET",
             env_file="RECONCILE_ENTRA_CLIENT_SECRET_FILE"),
+    Setting("sources.entra.access_token", "secret", None, "RECONCILE_ENTRA_ACCESS_TOKEN",
+            env_file="RECONCILE_ENTRA_ACCESS_TOKEN_FILE",
+            help="a bearer token obtained elsewhere (short-lived: for tests and one-off runs)"),
     Setting("sources.entra.certificate_path", "path", None, "RECONCILE_ENTRA_CERTIFICATE_PATH"),
     Setting("sources.entra.credential", "choice", None, "RECONCILE_ENTRA_CREDENTIAL", choices=("default",),
             help="default: azure-identity's DefaultAzureCredential (managed or workload identity)"),
@@ -111,4 +114,8 @@ SETTINGS: tuple[Setting, ...] = (
             env_file="RECONCILE_MATTERMOST_DSN_FILE"),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
+# Alternatives of one choice: Graph takes exactly one credential. One given in the environment or on
+# the command line replaces the job file's, whichever key that used (see resolve._one_of).
+ONE_OF = (("sources.entra.client_secret", "sources.entra.certificate_path", "sources.entra.access_token",
+           "sources.entra.credential"),)
 TABLES = frozenset({"", "retention", "targeting", "sources", "sources.entra", "sources.ldap", "sources.mattermost"})

@@ -17,9 +17,10 @@ from typing import Protocol, runtime_checkable
 import duckdb
 
 from reconcile import identifiers as ids
+from reconcile.config.settings import DEFAULT_BUNDLE_ID
 from reconcile.errors import EmptySourceError, SourceError
 
-PRODUCTION_BUNDLE_ID = "com.mattermost.rn"
+PRODUCTION_BUNDLE_ID = DEFAULT_BUNDLE_ID  # the App Store app (reconcile.config.settings)
 
 
 @dataclass(frozen=True)

@@ -313,6 +313,22 @@ class GraphSource:
         call = _Call("probe", "GET /users?$top=1&$select=id", "User.Read.All")
         self._get(call, 1, lambda: self._client.users.to_get_request_information(self._config(query_parameters=query)))
 
+    def probe_collection(self, path: str, permission: str, *, select: str = "id") -> int:
+        """``GET {path}?$top=1&$select=id``: proves ``permission`` with at most one object, not a bulk read.
+
+        For ``reconcile sources test``: the same authentication, retries and error messages as the
+        extractors (401/403 raise GraphAuthError naming the permission). Returns how many objects the
+        one page held (0 or 1).
+        """
+        call = _Call(f"probe {path}", f"GET {path}?$top=1", permission)
+        url = f"{self._base_url}{path}?$top=1" + (f"&$select={select}" if select else "")
+        doc = self._parse(self._get(call, 1, self._link_request_factory(url, None)), call, 1)
+        values = doc.get("value")
+        if not isinstance(values, list):
+            raise GraphSourceError(f"graph: {call.kind}: expected a Graph collection page with a 'value' array from "
+                                   f"{call.call}")
+        return len(values)
+
     def users(self) -> Iterator[dict]:
         """Every user with the audited properties, ``$top=999`` pages following ``@odata.nextLink`` whole."""
         from msgraph.generated.users.users_request_builder import UsersRequestBuilder

@@ -146,6 +146,7 @@ def source_environ(config: RunConfig, environ: Mapping[str, str]) -> dict[str, s
         put(graph.ENV_CLIENT_ID, entra.client_id)
         secret(entra.client_secret, graph.ENV_CLIENT_SECRET, None)
         put(graph.ENV_CERTIFICATE_PATH, entra.certificate_path)
+        secret(entra.access_token, graph.ENV_ACCESS_TOKEN, None)
         put(graph.ENV_CREDENTIAL, entra.credential)
         put(graph.ENV_BASE_URL, entra.graph_url)
     if ldap.read == "ldap":
