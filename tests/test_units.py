@@ -387,3 +387,24 @@ def test_export_profile_reads_the_nightly_store():
     assert config.formats == ("csv",)
     assert config.store == resolve({}, {}, JOBS / "nightly.toml").config.store
     assert config.output_dir == "/var/lib/reconcile/handover"
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_config_show_of_each_profile_with_the_secrets_pointed_elsewhere(profile, tmp_path):
+    """README step 4: outside the unit, RECONCILE_*_FILE points the job file's secrets at other files;
+    ``reconcile config show`` resolves the profile, names those files readable and never prints a secret."""
+    from click.testing import CliRunner
+
+    from reconcile.cli import main
+
+    env = {}
+    for key in file_secrets(job(profile)):
+        secret = tmp_path / key.replace(".", "-")
+        secret.write_text(f"s3cret-{key}\n")
+        env[BY_KEY[key].env_file] = str(secret)
+    done = CliRunner().invoke(main, ["config", "show", "--job", str(JOBS / f"{profile}.toml")], env=env)
+    assert done.exit_code == 0, done.output
+    assert "s3cret" not in done.output
+    for key, variable in ((k, BY_KEY[k].env_file) for k in file_secrets(job(profile))):
+        (line,) = [line for line in done.output.splitlines() if line.startswith(f"{key} = ")]
+        assert f"'{env[variable]}' }} (readable)" in line and variable in line, line
