@@ -150,7 +150,7 @@ def check_store_version(path: Path) -> int:
     return found
 
 
-def migrate_store(con: duckdb.DuckDBPyConnection, path: Path) -> list[int]:
+def migrate_store(con: duckdb.DuckDBPyConnection, path: Path, folder: Path | None = None) -> list[int]:
     """Bring the attached store to this release's layout; returns the versions applied (none: nothing written).
 
     Every pending migration, and its row in ``schema_version``, is applied in ONE transaction: a
@@ -158,9 +158,10 @@ def migrate_store(con: duckdb.DuckDBPyConnection, path: Path) -> list[int]:
     version table (version 1 by its tables) gets the table, and migration 1 is run over it as well:
     that file only creates what is missing (the oldest stores lack graph_delta_state).
     Migration files run with ``store`` as the default database (unqualified names land there) and
-    must not contain BEGIN or COMMIT themselves.
+    must not contain BEGIN or COMMIT themselves. ``folder`` is where the files are (default
+    sql/store/migrations/).
     """
-    known = migrations()
+    known = migrations(folder)
     found, versioned = schema_version(con)
     if found > len(known):
         raise StoreVersionError(path, found, len(known))
