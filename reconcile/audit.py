@@ -47,9 +47,13 @@ from reconcile.store import (
     create_staging,
     memory_limit_of,
     open_workspace,
+    prune_history,
+    reserve_store,
     run_sql_file,
     scalar,
+    store_rule_results,
 )
+from reconcile.testhook import pause_point
 
 READINESS_COLUMNS = (
     "entra_object_id", "mattermost_user_id", "user_principal_name", "email", "status",
@@ -103,6 +107,8 @@ def run_audit(
     memory_limit: str | None = None,
     environ: Mapping[str, str] | None = None,
     formats: tuple[str, ...] = REPORT_FORMATS,
+    lock_timeout: float | None = None,
+    retention_days: int | None = None,
 ) -> AuditResult:
     """Audit one export directory; raises InputError (nothing written) on malformed input.
 
@@ -110,18 +116,26 @@ def run_audit(
     Mattermost API or database); see reconcile.sources.registry. ``memory_limit`` bounds DuckDB's
     memory (reconcile.store.open_workspace). ``formats`` picks the reports (REPORT_FORMATS: csv =
     findings, readiness and the directory-team CSVs, json = findings.json, html = report.html);
-    summary.json is always written.
+    summary.json is always written. The run holds the store's lock from start to end, waiting up to
+    ``lock_timeout`` seconds for another run to let go (default ``RECONCILE_LOCK_TIMEOUT`` or 10;
+    reconcile.store_lock). ``retention_days`` prunes the findings, readiness and rule results of runs
+    older than that (None or 0: kept for ever; reconcile.store.prune_history); ``keep_snapshots`` is
+    how many runs' staging snapshots are kept.
     """
     if fail_on not in FAIL_ON_LEVELS:
         raise ValueError(f"fail_on must be one of {FAIL_ON_LEVELS}")
     unknown = [f for f in formats if f not in REPORT_FORMATS]
     if unknown:
         raise ValueError(f"formats {unknown} are not among {REPORT_FORMATS}")
+    if retention_days is not None and retention_days < 0:
+        raise ValueError("retention_days must be zero (keep for ever) or more")
     say = progress or (lambda _message: None)
     store_path = store_path or output_dir / "reconcile.duckdb"
     try:
-        return _run(input_dir, output_dir, store_path, fail_on, keep_snapshots, say, targeting, sources,
-                    graph_progress, memory_limit, environ, tuple(formats))
+        with reserve_store(store_path, lock_timeout):
+            return _run(input_dir, output_dir, store_path, fail_on, keep_snapshots, say, targeting, sources,
+                        graph_progress, memory_limit, environ=environ, formats=tuple(formats),
+                        retention_days=retention_days)
     except duckdb.OutOfMemoryException as exc:
         raise MemoryLimitError(f"the run needed more memory than its limit ({memory_limit_of(memory_limit)}): "
                                "give it more with "
@@ -148,7 +162,8 @@ def run_configured(config: RunConfig, progress: Callable[[str], None] | None = N
             input_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="reconcile-no-exports-")))
         return run_audit(input_dir, output_dir, config.store_path(started), config.fail_on, config.keep_snapshots,
                          progress, targeting, source_options(config, environ), graph_progress, config.memory_limit,
-                         source_environ(config, environ), formats=config.formats)
+                         source_environ(config, environ), formats=config.formats,
+                         retention_days=config.retention_days, lock_timeout=config.lock_timeout)
 
 
 def probe_configured(config: RunConfig, environ: Mapping[str, str] | None = None,
@@ -165,8 +180,8 @@ def probe_configured(config: RunConfig, environ: Mapping[str, str] | None = None
 
 def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep_snapshots: int,
          say: Callable[[str], None], targeting: TargetingOptions | None, sources: SourceOptions | None,
-         graph_progress: PageProgress | None, memory_limit: str | None,
-         environ: Mapping[str, str] | None, formats: tuple[str, ...] = REPORT_FORMATS) -> AuditResult:
+         graph_progress: PageProgress | None, memory_limit: str | None, *, environ: Mapping[str, str] | None,
+         formats: tuple[str, ...], retention_days: int | None) -> AuditResult:
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     rules = load_rules()
@@ -205,10 +220,12 @@ def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep
         result.partial = bool(failed)
         result.exit_code = exit_code_for(severity_counts, fail_on, result.partial)
         attach_store(con, store_path)
+        pause_point("store")
         previous = _previous_run(con)
         changes = _changes_since(con, previous)
         finished = datetime.now(UTC)
-        _commit(con, run_id, started, finished, input_dir, described, keep_snapshots, result.partial)
+        _commit(con, run_id, started, finished, input_dir, described, keep_snapshots, result.partial, results,
+                retention_days)
         lap("store")
         result.summary = _summary(result, started, finished, fail_on, severity_counts, previous, changes)
         result.summary["phase_seconds"] = phases
@@ -277,14 +294,18 @@ def _changes_since(con: duckdb.DuckDBPyConnection, previous: str | None) -> dict
 
 
 def _commit(con: duckdb.DuckDBPyConnection, run_id: str, started: datetime, finished: datetime,
-            input_dir: Path, targeting: str, keep_snapshots: int, partial: bool) -> None:
-    """Store the run, its findings, readiness and staging snapshot in one transaction."""
+            input_dir: Path, targeting: str, keep_snapshots: int, partial: bool, results: list[RuleResult],
+            retention_days: int | None) -> None:
+    """Store the run, its rule results, findings, readiness, delta links and staging snapshot, and
+    prune what retention lets go, in one transaction."""
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("INSERT INTO store.runs VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     [run_id, started, finished, "partial" if partial else "complete", str(input_dir), targeting,
                      __version__])
         con.execute("INSERT INTO store.findings SELECT * FROM work.findings")
+        store_rule_results(con, run_id, results)
+        pause_point("findings")
         if not partial:  # a delta link is only worth keeping with the whole run it belongs to
             con.execute("""INSERT OR REPLACE INTO store.graph_delta_state
                            SELECT source_key, delta_link, $1, now() FROM work.graph_state_pending""", [run_id])
@@ -300,6 +321,8 @@ def _commit(con: duckdb.DuckDBPyConnection, run_id: str, started: datetime, fini
                             AND run_id IS DISTINCT FROM (SELECT run_id FROM store.runs WHERE status = 'complete'
                                                          ORDER BY started_at DESC LIMIT 1)""",
                         [keep_snapshots])
+        prune_history(con, retention_days, started)
+        pause_point("commit")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -71,6 +71,7 @@ _OPTION_HELP = {
     "shrink_threshold": "Share of rows a source may lose since the last complete run.  [default: 0.2]",
     "memory_limit": "Memory DuckDB may hold before it spills to a private temporary directory, such as 2GB "
                     "(default 1300MB: a million users per source in under 2 GiB).",
+    "lock_timeout": "Seconds to wait for another run that holds the store before exiting 3.  [default: 10]",
     "log_format": "Log lines on stderr: text for people, json (one object per line) for schedulers.",
     "retention.snapshots": "Runs whose staging snapshots the store keeps (findings are kept).  [default: 2]",
     "retention.days": "Days the store keeps findings and readiness (0: for ever).  [default: 0]",

@@ -110,6 +110,7 @@ class RunConfig:
     shrink_threshold: float = 0.2
     memory_limit: str | None = None
     log_format: str = "text"
+    lock_timeout: float = 10.0
     keep_snapshots: int = 2
     retention_days: int = 0
     intune_groups: tuple[str, ...] = ()

@@ -60,6 +60,8 @@ SETTINGS: tuple[Setting, ...] = (
             help="share of rows a source may lose since the last complete run before it counts as failed"),
     Setting("memory_limit", "text", None, "RECONCILE_MEMORY_LIMIT", "--memory-limit",
             help="memory DuckDB may hold before spilling, such as 2GB (default 1300MB)"),
+    Setting("lock_timeout", "float", 10.0, "RECONCILE_LOCK_TIMEOUT", "--lock-timeout", minimum=0.0,
+            help="seconds to wait for another run holding the store before exiting 3"),
     Setting("log_format", "choice", "text", "RECONCILE_LOG_FORMAT", "--log-format", choices=LOG_FORMATS,
             help="text for people, json (one object per line) for schedulers"),
     Setting("retention.snapshots", "int", 2, "RECONCILE_KEEP_SNAPSHOTS", "--keep-snapshots", minimum=1,

@@ -1,6 +1,13 @@
+-- Store schema version 1: the layout of every release before the schema_version table existed.
 -- The kept history: one row per committed run, its rule outcomes, findings and readiness.
 -- Snapshots of the staging tables (stg_<table>, tagged with run_id) are created by the store
 -- on first use from the staging definitions, and pruned to the most recent runs.
+--
+-- Migrations (reconcile/store.py, migrate_store) run the files of this folder in name order, each
+-- once, all pending ones in one transaction, and record each in store.schema_version. This one
+-- keeps IF NOT EXISTS on purpose: a store written before versioning (it has `runs` but no
+-- schema_version) is brought to version 1 by running it over that store, which only adds what
+-- the oldest releases lacked (graph_delta_state) and touches nothing already there.
 
 CREATE TABLE IF NOT EXISTS runs (
     run_id        VARCHAR PRIMARY KEY,
