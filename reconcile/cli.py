@@ -8,8 +8,10 @@ it, 2 usage error, 3 input or extraction error (nothing written), 4 partial run,
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -327,6 +329,119 @@ def _shown(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _store_settings(ctx: click.Context, job_file: Path | None, given: dict[str, object]) -> RunConfig:
+    """The settings a store reader needs (store, output_dir, formats, lock_timeout) from the options
+    given, the environment and the job file, with the same precedence and errors as a run."""
+    try:
+        return resolve({k: v for k, v in given.items() if v not in (None, ())}, os.environ, job_file).config
+    except ConfigError as exc:
+        RunLog(os.environ.get("RECONCILE_LOG_FORMAT", "text")).error(str(exc), nothing_written=False)
+        ctx.exit(ExitCode.USAGE)
+
+
+def _stored_store(ctx: click.Context, config: RunConfig) -> Path:
+    if config.store is not None:
+        return config.store
+    if "%" in config.output_dir:
+        raise click.UsageError("give --store (or store in the job file): the output directory has a date pattern")
+    return Path(config.output_dir) / "reconcile.duckdb"
+
+
+STORE_READER_EXIT_CODES = """\b
+Exit codes:
+  0  written / printed
+  2  usage or configuration error
+  3  no store, no run in it, a store written by a newer release, or another run holds it too long
+"""
+
+
+@main.command("export", epilog=STORE_READER_EXIT_CODES)
+@job_option(required=False)
+@click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The store to read.  [default: the job file's store, else OUTPUT_DIR/reconcile.duckdb]  "
+                   "[env var: RECONCILE_STORE]")
+@click.option("--output-dir", metavar="DIR", help="Where the hand-over files go.  [env var: RECONCILE_OUTPUT_DIR]")
+@click.option("--format", "formats", multiple=True, type=click.Choice(("csv", "json")),
+              help="csv: directory_team.csv, mattermost_admins.csv, findings.csv, readiness.csv; json: "
+                   "findings.json (repeatable).  [default: the job file's formats]")
+@click.option("--run", "run_id", metavar="RUN_ID", help="A stored run to export.  [default: the latest]")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), help="Seconds to wait for a run holding the store.")
+@quiet_option
+@click.pass_context
+def export_command(ctx: click.Context, job_file: Path | None, store_path: Path | None, output_dir: str | None,
+                   formats: tuple[str, ...], run_id: str | None, lock_timeout: float | None, quiet: bool) -> None:
+    """Write the directory-team CSVs of a stored run (the latest by default) without re-extracting."""
+    config = _store_settings(ctx, job_file, {"store": store_path, "output_dir": output_dir, "formats": formats,
+                                             "lock_timeout": lock_timeout})
+    store = _stored_store(ctx, config)
+    out = config.output_path(datetime.now(UTC))
+    log = RunLog(config.log_format, quiet)
+    from reconcile.stored import export_run, open_stored, pick_run
+
+    try:
+        with open_stored(store, config.lock_timeout) as con:
+            run = pick_run(con, run_id)
+            written = export_run(con, run, out, tuple(f for f in config.formats if f in ("csv", "json")))
+    except ReconcileError as exc:
+        log.error(str(exc), nothing_written=False)
+        ctx.exit(exc.exit_code)
+    if not written:
+        raise click.UsageError("nothing to export: give --format csv or json (formats holds neither)")
+    message = f"exported {run.status} run {run.run_id} ({run.started_at:%Y-%m-%d %H:%M} UTC) to {out}: " + \
+        ", ".join(written)
+    if run.status != "complete":
+        log.warning(f"note: run {run.run_id} is {run.status}: a source failed, and its findings are the ones "
+                    "carried forward from the last complete run")
+    if not quiet:
+        click.echo(message)
+
+
+@main.command("history", epilog=STORE_READER_EXIT_CODES)
+@job_option(required=False)
+@click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The store to read.  [default: the job file's store, else OUTPUT_DIR/reconcile.duckdb]  "
+                   "[env var: RECONCILE_STORE]")
+@click.option("--output-dir", metavar="DIR", help="Where the store is when no --store is given.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per run, for scripts.")
+@click.pass_context
+def history_command(ctx: click.Context, job_file: Path | None, store_path: Path | None, output_dir: str | None,
+                    limit: int, as_json: bool) -> None:
+    """Recent runs: id, start, duration, status, rows per source, findings new / persisting / resolved."""
+    config = _store_settings(ctx, job_file, {"store": store_path, "output_dir": output_dir})
+    from reconcile.stored import history_rows, open_stored
+
+    try:
+        with open_stored(_stored_store(ctx, config), config.lock_timeout) as con:
+            rows = history_rows(con, limit)
+    except ReconcileError as exc:
+        RunLog(config.log_format).error(str(exc), nothing_written=False)
+        ctx.exit(exc.exit_code)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row))
+        return
+    from rich.table import Table
+
+    table = Table(title="recent runs, newest first", title_justify="left")
+    for column in ("run", "started (UTC)", "took", "status", "rows per source", "findings", "new", "persisting",
+                   "resolved"):
+        table.add_column(column, overflow="fold")
+
+    def n(value: object) -> str:
+        return "-" if value is None else f"{value:,}"
+
+    for row in rows:
+        sources = " ".join(f"{name}={'FAILED' if s['failed'] else n(s['rows'])}" for name, s in row["sources"].items())
+        table.add_row(row["run_id"], row["started_at"][:19].replace("T", " "), f"{row['duration_seconds']} s",
+                      row["status"], Text(sources or "-"), n(row["findings"]), n(row["new"]), n(row["persisting"]),
+                      n(row["resolved"]))
+    console = Console()
+    if not console.is_terminal:
+        console.width = 200
+    console.print(table)
 
 
 @main.group("sources")
