@@ -19,14 +19,14 @@ from pathlib import Path
 
 import duckdb
 
-from reconcile import __version__
+from reconcile import __version__, drift
 from reconcile.errors import ExitCode, MemoryLimitError, ReportsNotWritten
 from reconcile.normalise import check_raw, stage
 from reconcile.paths import sql_dir
 from reconcile.report.csv_report import write_query_csv
 from reconcile.report.html_report import write_html
 from reconcile.report.json_report import write_json, write_query_json
-from reconcile.rules import FINDINGS_COLUMNS, RuleResult, load_rules, run_rules
+from reconcile.rules import RuleResult, load_rules, run_rules
 from reconcile.sources.base import InputInfo, RunContext, TargetingOptions
 from reconcile.sources.registry import PageProgress, SourceOptions, land_all, open_sources
 from reconcile.store import (
@@ -60,6 +60,7 @@ class AuditResult:
     summary: dict = field(default_factory=dict)
     exit_code: ExitCode = ExitCode.CLEAN
     partial: bool = False
+    drift: drift.DriftCounts | None = None  # None with history off
 
 
 def exit_code_for(severity_counts: dict[str, int], fail_on: str, partial: bool = False) -> ExitCode:
@@ -89,20 +90,34 @@ def run_audit(
     sources: SourceOptions | None = None,
     graph_progress: PageProgress | None = None,
     memory_limit: str | None = None,
+    history: bool = True,
+    fail_on_new_only: bool = False,
+    accept_shrink: bool = False,
+    shrink_threshold: float = drift.DEFAULT_SHRINK_THRESHOLD,
 ) -> AuditResult:
     """Audit one export directory; raises InputError (nothing written) on malformed input.
 
     ``sources`` names the live systems that stand in for some export files (Graph, LDAP, the
     Mattermost API or database); see reconcile.sources.registry. ``memory_limit`` bounds DuckDB's
     memory (reconcile.store.open_workspace).
+
+    ``history`` compares with the store's last run (reconcile.drift): findings get ``drift`` and
+    ``first_seen``, resolved.csv lists what really resolved. ``fail_on_new_only`` makes only new findings
+    count for ``fail_on`` (needs history). A population source that lost more than ``shrink_threshold``
+    of its rows since the last complete run is treated as failed (exit 4) unless ``accept_shrink``.
     """
     if fail_on not in FAIL_ON_LEVELS:
         raise ValueError(f"fail_on must be one of {FAIL_ON_LEVELS}")
+    if fail_on_new_only and not history:
+        raise ValueError("fail_on_new_only needs history: without it no finding is known to be new")
+    if not 0 <= shrink_threshold < 1:
+        raise ValueError(f"shrink_threshold must be at least 0 and below 1, not {shrink_threshold!r}")
+    drift_options = _DriftOptions(history, fail_on_new_only, accept_shrink, shrink_threshold)
     say = progress or (lambda _message: None)
     store_path = store_path or output_dir / "reconcile.duckdb"
     try:
         return _run(input_dir, output_dir, store_path, fail_on, keep_snapshots, say, targeting, sources,
-                    graph_progress, memory_limit)
+                    graph_progress, memory_limit, drift_options)
     except duckdb.OutOfMemoryException as exc:
         raise MemoryLimitError(f"the run needed more memory than its limit ({memory_limit_of(memory_limit)}): "
                                "give it more with "
@@ -110,9 +125,17 @@ def run_audit(
                                ) from exc
 
 
+@dataclass(frozen=True)
+class _DriftOptions:
+    history: bool
+    fail_on_new_only: bool
+    accept_shrink: bool
+    shrink_threshold: float
+
+
 def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep_snapshots: int,
          say: Callable[[str], None], targeting: TargetingOptions | None, sources: SourceOptions | None,
-         graph_progress: PageProgress | None, memory_limit: str | None) -> AuditResult:
+         graph_progress: PageProgress | None, memory_limit: str | None, opts: _DriftOptions) -> AuditResult:
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     rules = load_rules()
@@ -129,6 +152,7 @@ def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep
         create_staging(con)
         say(f"reading {input_dir}")
         inputs = land_all(con, run_sources, RunContext(input_dir, targeting or TargetingOptions()))
+        drift.check_shrink(con, inputs, store_path, opts.shrink_threshold, opts.accept_shrink)
         lap("land")
         say("checking and normalising identifiers")
         check_raw(con)
@@ -149,14 +173,15 @@ def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep
                              _readiness_counts(con), described)
         severity_counts = _severity_counts(results)
         result.partial = bool(failed)
-        result.exit_code = exit_code_for(severity_counts, fail_on, result.partial)
         attach_store(con, store_path)
-        previous = _previous_run(con)
-        changes = _changes_since(con, previous)
+        previous = drift.baseline_run(con) if opts.history else None
+        if opts.history:
+            result.drift = drift.track(con, run_id, started, rules, results, previous)
+        result.exit_code = exit_code_for(drift.fail_counts(con, opts.fail_on_new_only), fail_on, result.partial)
         finished = datetime.now(UTC)
-        _commit(con, run_id, started, finished, input_dir, described, keep_snapshots, result.partial)
+        _commit(con, run_id, started, finished, input_dir, described, keep_snapshots, result.partial, result.drift)
         lap("store")
-        result.summary = _summary(result, started, finished, fail_on, severity_counts, previous, changes)
+        result.summary = _summary(result, started, finished, fail_on, severity_counts, previous)
         result.summary["phase_seconds"] = phases
         say(f"writing reports to {output_dir}")
         try:
@@ -202,35 +227,18 @@ def _readiness_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return counts
 
 
-def _previous_run(con: duckdb.DuckDBPyConnection) -> str | None:
-    return scalar(con, "SELECT run_id FROM store.runs WHERE status = 'complete' "
-                       "ORDER BY started_at DESC LIMIT 1")
-
-
-def _changes_since(con: duckdb.DuckDBPyConnection, previous: str | None) -> dict[str, int] | None:
-    """Findings new since the previous run and ones that went away: the nightly "who broke"."""
-    if previous is None:
-        return None
-    key = "rule_id, coalesce(entra_object_id, ''), coalesce(mattermost_user_id, ''), coalesce(observed, '')"
-    new, resolved = con.execute(
-        f"""SELECT
-              (SELECT count(*) FROM (SELECT {key} FROM work.findings
-                                     EXCEPT SELECT {key} FROM store.findings WHERE run_id = $prev)),
-              (SELECT count(*) FROM (SELECT {key} FROM store.findings WHERE run_id = $prev
-                                     EXCEPT SELECT {key} FROM work.findings))""",
-        {"prev": previous}).fetchall()[0]
-    return {"new": new, "resolved": resolved}
-
-
 def _commit(con: duckdb.DuckDBPyConnection, run_id: str, started: datetime, finished: datetime,
-            input_dir: Path, targeting: str, keep_snapshots: int, partial: bool) -> None:
+            input_dir: Path, targeting: str, keep_snapshots: int, partial: bool,
+            counts: drift.DriftCounts | None) -> None:
     """Store the run, its findings, readiness and staging snapshot in one transaction."""
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("INSERT INTO store.runs VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        con.execute("INSERT INTO store.runs (run_id, started_at, finished_at, status, input_dir, targeting, "
+                    "tool_version) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     [run_id, started, finished, "partial" if partial else "complete", str(input_dir), targeting,
                      __version__])
-        con.execute("INSERT INTO store.findings SELECT * FROM work.findings")
+        con.execute("INSERT INTO store.findings BY NAME SELECT * FROM work.findings")
+        drift.store_run(con, run_id, counts)
         if not partial:  # a delta link is only worth keeping with the whole run it belongs to
             con.execute("""INSERT OR REPLACE INTO store.graph_delta_state
                            SELECT source_key, delta_link, $1, now() FROM work.graph_state_pending""", [run_id])
@@ -272,7 +280,7 @@ def _rule_rows(results: list[RuleResult]) -> list[dict]:
 
 
 def _summary(result: AuditResult, started: datetime, finished: datetime, fail_on: str,
-             severity_counts: dict[str, int], previous: str | None, changes: dict | None) -> dict:
+             severity_counts: dict[str, int], previous: str | None) -> dict:
     rules = _rule_rows(result.rule_results)
     return {
         "run_id": result.run_id,
@@ -294,13 +302,17 @@ def _summary(result: AuditResult, started: datetime, finished: datetime, fail_on
         "skipped_rules": [{"rule_id": r["rule_id"], "reason": r["skip_reason"]}
                           for r in rules if r["status"] == "skipped"],
         "previous_run_id": previous,
-        "changes_since_previous": changes,
+        # drift since that run (None with history off or on an empty store): the nightly "who broke"
+        "changes_since_previous": ({"new": result.drift.new, "resolved": result.drift.resolved}
+                                   if result.drift and previous else None),
+        "drift": result.drift.as_summary() if result.drift else None,
+        "carried_forward": result.drift.carried_forward if result.drift else None,
         "fail_on": fail_on,
         "exit_code": int(result.exit_code),
     }
 
 
-REPORT_FILES = ("findings.csv", "findings.json", "readiness.csv", "summary.json", "report.html")
+REPORT_FILES = ("findings.csv", "findings.json", "readiness.csv", "summary.json", "report.html", "resolved.csv")
 KEEP_REPORT_RUNS = 2  # the current set and the one before it; older sets hold personal data for nothing
 
 
@@ -316,21 +328,27 @@ def _write_outputs(con: duckdb.DuckDBPyConnection, result: AuditResult) -> None:
     fresh.mkdir(mode=0o700)
     order = ("ORDER BY CASE severity WHEN 'blocking' THEN 1 WHEN 'warning' THEN 2 ELSE 3 END, rule_id, "
              "user_principal_name NULLS FIRST, mattermost_user_id NULLS FIRST, observed")
-    findings_query = f"SELECT {', '.join(FINDINGS_COLUMNS)} FROM work.findings {order}"
-    write_query_csv(con, findings_query, FINDINGS_COLUMNS, fresh / "findings.csv")
+    findings_query, columns = drift.report_query("findings", result.drift is not None, order)
+    write_query_csv(con, findings_query, columns, fresh / "findings.csv")
     write_query_json(con, findings_query, fresh / "findings.json")
+    if result.drift is not None:
+        write_query_csv(con, *drift.report_query("drift_resolved", True, order), fresh / "resolved.csv")
     con.execute("SET VARIABLE reconcile_run_id = $1", [result.run_id])
     write_query_csv(con, f"SELECT getvariable('reconcile_run_id'), {', '.join(READINESS_COLUMNS)} "
                          "FROM work.readiness", ("run_id", *READINESS_COLUMNS), fresh / "readiness.csv")
     write_json(result.summary, fresh / "summary.json")
     write_html(con, result.summary, fresh / "report.html")
-    os.rename(fresh, runs / result.run_id)
+    fresh_set = runs / result.run_id
+    os.rename(fresh, fresh_set)
     current = out / "current"
     previous = os.readlink(current) if current.is_symlink() else None
     _switch_link(current, f"runs/{result.run_id}", result.run_id)
     for name in REPORT_FILES:
         top = out / name
-        if not (top.is_symlink() and os.readlink(top) == f"current/{name}"):
+        if not (fresh_set / name).exists():  # resolved.csv with history off: no dangling link to it
+            if top.is_symlink():
+                top.unlink()
+        elif not (top.is_symlink() and os.readlink(top) == f"current/{name}"):
             _switch_link(top, f"current/{name}", result.run_id)
     keep = {result.run_id, Path(previous).name if previous else None}
     for stale in runs.iterdir():

@@ -80,6 +80,8 @@ def attach_store(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     con.execute("USE store")
     try:
         run_sql_file(con, sql_dir() / "schema" / "store.sql")
+        # until the migration runner applies sql/store/migrations in order: idempotent DDL, run every time
+        run_sql_file(con, sql_dir() / "store" / "migrations" / "0002_drift.sql")
     finally:
         con.execute("USE work")
 
