@@ -152,10 +152,10 @@ def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep
         create_staging(con)
         say(f"reading {input_dir}")
         inputs = land_all(con, run_sources, RunContext(input_dir, targeting or TargetingOptions()))
-        drift.check_shrink(con, inputs, store_path, opts.shrink_threshold, opts.accept_shrink)
         lap("land")
         say("checking and normalising identifiers")
-        check_raw(con)
+        check_raw(con)  # a malformed export is an input error (exit 3) before any size comparison
+        drift.check_shrink(con, inputs, store_path, opts.shrink_threshold, opts.accept_shrink)
         stage(con)
         lap("normalise")
         say("matching identities")

@@ -90,7 +90,7 @@ def check_shrink(con: duckdb.DuckDBPyConnection, inputs: list[InputInfo], store_
     matching uses half a directory, the rules depending on it are skipped and the run is partial.
 
     Updates ``inputs`` and work.run_inputs in place; returns the names refused. Must run after the
-    sources landed and before normalising and matching.
+    sources landed and were checked (an input error wins), and before normalising and matching.
     """
     if not 0 <= threshold < 1:
         raise ValueError(f"shrink_threshold must be at least 0 and below 1, not {threshold!r}")
