@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from reconcile import __version__
+from reconcile import __version__, drift
 from reconcile.config import FAIL_ON_LEVELS, RunConfig
 from reconcile.errors import ExitCode, MemoryLimitError, ReconcileError, ReportsNotWritten
 from reconcile.normalise import check_raw, stage
@@ -30,7 +30,7 @@ from reconcile.report.csv_report import write_query_csv
 from reconcile.report.html_report import write_html
 from reconcile.report.json_report import write_json, write_query_json
 from reconcile.report.team_csv import TEAM_FILES, write_team_csvs
-from reconcile.rules import FINDINGS_COLUMNS, RuleResult, load_rules, run_rules
+from reconcile.rules import RuleResult, load_rules, run_rules
 from reconcile.sources.base import InputInfo, RunContext, TargetingOptions
 from reconcile.sources.probe import ProbeResult, probe_sources
 from reconcile.sources.registry import (
@@ -76,6 +76,7 @@ class AuditResult:
     summary: dict = field(default_factory=dict)
     exit_code: ExitCode = ExitCode.CLEAN
     partial: bool = False
+    drift: drift.DriftCounts | None = None  # None with history off
 
 
 def exit_code_for(severity_counts: dict[str, int], fail_on: str, partial: bool = False) -> ExitCode:
@@ -109,6 +110,10 @@ def run_audit(
     formats: tuple[str, ...] = REPORT_FORMATS,
     lock_timeout: float | None = None,
     retention_days: int | None = None,
+    history: bool = True,
+    fail_on_new_only: bool = False,
+    accept_shrink: bool = False,
+    shrink_threshold: float = drift.DEFAULT_SHRINK_THRESHOLD,
 ) -> AuditResult:
     """Audit one export directory; raises InputError (nothing written) on malformed input.
 
@@ -121,6 +126,11 @@ def run_audit(
     reconcile.store_lock). ``retention_days`` prunes the findings, readiness and rule results of runs
     older than that (None or 0: kept for ever; reconcile.store.prune_history); ``keep_snapshots`` is
     how many runs' staging snapshots are kept.
+
+    ``history`` compares with the store's last run (reconcile.drift): findings get ``drift`` and
+    ``first_seen``, resolved.csv lists what really resolved. ``fail_on_new_only`` makes only new findings
+    count for ``fail_on`` (needs history). A population source that lost more than ``shrink_threshold``
+    of its rows since the last complete run is treated as failed (exit 4) unless ``accept_shrink``.
     """
     if fail_on not in FAIL_ON_LEVELS:
         raise ValueError(f"fail_on must be one of {FAIL_ON_LEVELS}")
@@ -129,13 +139,18 @@ def run_audit(
         raise ValueError(f"formats {unknown} are not among {REPORT_FORMATS}")
     if retention_days is not None and retention_days < 0:
         raise ValueError("retention_days must be zero (keep for ever) or more")
+    if fail_on_new_only and not history:
+        raise ValueError("fail_on_new_only needs history: without it no finding is known to be new")
+    if not 0 <= shrink_threshold < 1:
+        raise ValueError(f"shrink_threshold must be at least 0 and below 1, not {shrink_threshold!r}")
+    drift_options = _DriftOptions(history, fail_on_new_only, accept_shrink, shrink_threshold)
     say = progress or (lambda _message: None)
     store_path = store_path or output_dir / "reconcile.duckdb"
     try:
         with reserve_store(store_path, lock_timeout):
             return _run(input_dir, output_dir, store_path, fail_on, keep_snapshots, say, targeting, sources,
                         graph_progress, memory_limit, environ=environ, formats=tuple(formats),
-                        retention_days=retention_days)
+                        retention_days=retention_days, opts=drift_options)
     except duckdb.OutOfMemoryException as exc:
         raise MemoryLimitError(f"the run needed more memory than its limit ({memory_limit_of(memory_limit)}): "
                                "give it more with "
@@ -163,7 +178,9 @@ def run_configured(config: RunConfig, progress: Callable[[str], None] | None = N
         return run_audit(input_dir, output_dir, config.store_path(started), config.fail_on, config.keep_snapshots,
                          progress, targeting, source_options(config, environ), graph_progress, config.memory_limit,
                          source_environ(config, environ), formats=config.formats,
-                         retention_days=config.retention_days, lock_timeout=config.lock_timeout)
+                         retention_days=config.retention_days, lock_timeout=config.lock_timeout,
+                         history=config.history, fail_on_new_only=config.fail_on_new_only,
+                         accept_shrink=config.accept_shrink, shrink_threshold=config.shrink_threshold)
 
 
 def probe_configured(config: RunConfig, environ: Mapping[str, str] | None = None,
@@ -178,10 +195,18 @@ def probe_configured(config: RunConfig, environ: Mapping[str, str] | None = None
     return probe_sources(options, config.input_dir, merged, timeout=timeout)
 
 
+@dataclass(frozen=True)
+class _DriftOptions:
+    history: bool
+    fail_on_new_only: bool
+    accept_shrink: bool
+    shrink_threshold: float
+
+
 def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep_snapshots: int,
          say: Callable[[str], None], targeting: TargetingOptions | None, sources: SourceOptions | None,
          graph_progress: PageProgress | None, memory_limit: str | None, *, environ: Mapping[str, str] | None,
-         formats: tuple[str, ...], retention_days: int | None) -> AuditResult:
+         formats: tuple[str, ...], retention_days: int | None, opts: _DriftOptions) -> AuditResult:
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     rules = load_rules()
@@ -200,7 +225,8 @@ def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep
         inputs = land_all(con, run_sources, RunContext(input_dir, targeting or TargetingOptions()))
         lap("land")
         say("checking and normalising identifiers")
-        check_raw(con)
+        check_raw(con)  # a malformed export is an input error (exit 3) before any size comparison
+        drift.check_shrink(con, inputs, store_path, opts.shrink_threshold, opts.accept_shrink)
         stage(con)
         lap("normalise")
         say("matching identities")
@@ -218,16 +244,17 @@ def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep
                              _readiness_counts(con), described)
         severity_counts = _severity_counts(results)
         result.partial = bool(failed)
-        result.exit_code = exit_code_for(severity_counts, fail_on, result.partial)
         attach_store(con, store_path)
         pause_point("store")
-        previous = _previous_run(con)
-        changes = _changes_since(con, previous)
+        previous = drift.baseline_run(con) if opts.history else None
+        if opts.history:
+            result.drift = drift.track(con, run_id, started, rules, results, previous)
+        result.exit_code = exit_code_for(drift.fail_counts(con, opts.fail_on_new_only), fail_on, result.partial)
         finished = datetime.now(UTC)
         _commit(con, run_id, started, finished, input_dir, described, keep_snapshots, result.partial, results,
-                retention_days)
+                retention_days, result.drift)
         lap("store")
-        result.summary = _summary(result, started, finished, fail_on, severity_counts, previous, changes)
+        result.summary = _summary(result, started, finished, fail_on, severity_counts, previous)
         result.summary["phase_seconds"] = phases
         say(f"writing reports to {output_dir}")
         try:
@@ -273,37 +300,19 @@ def _readiness_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return counts
 
 
-def _previous_run(con: duckdb.DuckDBPyConnection) -> str | None:
-    return scalar(con, "SELECT run_id FROM store.runs WHERE status = 'complete' "
-                       "ORDER BY started_at DESC LIMIT 1")
-
-
-def _changes_since(con: duckdb.DuckDBPyConnection, previous: str | None) -> dict[str, int] | None:
-    """Findings new since the previous run and ones that went away: the nightly "who broke"."""
-    if previous is None:
-        return None
-    key = "rule_id, coalesce(entra_object_id, ''), coalesce(mattermost_user_id, ''), coalesce(observed, '')"
-    new, resolved = con.execute(
-        f"""SELECT
-              (SELECT count(*) FROM (SELECT {key} FROM work.findings
-                                     EXCEPT SELECT {key} FROM store.findings WHERE run_id = $prev)),
-              (SELECT count(*) FROM (SELECT {key} FROM store.findings WHERE run_id = $prev
-                                     EXCEPT SELECT {key} FROM work.findings))""",
-        {"prev": previous}).fetchall()[0]
-    return {"new": new, "resolved": resolved}
-
-
 def _commit(con: duckdb.DuckDBPyConnection, run_id: str, started: datetime, finished: datetime,
             input_dir: Path, targeting: str, keep_snapshots: int, partial: bool, results: list[RuleResult],
-            retention_days: int | None) -> None:
-    """Store the run, its rule results, findings, readiness, delta links and staging snapshot, and
-    prune what retention lets go, in one transaction."""
+            retention_days: int | None, counts: drift.DriftCounts | None) -> None:
+    """Store the run, its rule results, findings (with their drift), readiness, delta links and staging
+    snapshot, and prune what retention lets go, in one transaction."""
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("INSERT INTO store.runs VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        con.execute("INSERT INTO store.runs (run_id, started_at, finished_at, status, input_dir, targeting, "
+                    "tool_version) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     [run_id, started, finished, "partial" if partial else "complete", str(input_dir), targeting,
                      __version__])
-        con.execute("INSERT INTO store.findings SELECT * FROM work.findings")
+        con.execute("INSERT INTO store.findings BY NAME SELECT * FROM work.findings")
+        drift.store_run(con, run_id, counts)
         store_rule_results(con, run_id, results)
         pause_point("findings")
         if not partial:  # a delta link is only worth keeping with the whole run it belongs to
@@ -349,7 +358,7 @@ def _rule_rows(results: list[RuleResult]) -> list[dict]:
 
 
 def _summary(result: AuditResult, started: datetime, finished: datetime, fail_on: str,
-             severity_counts: dict[str, int], previous: str | None, changes: dict | None) -> dict:
+             severity_counts: dict[str, int], previous: str | None) -> dict:
     rules = _rule_rows(result.rule_results)
     return {
         "run_id": result.run_id,
@@ -371,15 +380,19 @@ def _summary(result: AuditResult, started: datetime, finished: datetime, fail_on
         "skipped_rules": [{"rule_id": r["rule_id"], "reason": r["skip_reason"]}
                           for r in rules if r["status"] == "skipped"],
         "previous_run_id": previous,
-        "changes_since_previous": changes,
+        # drift since that run (None with history off or on an empty store): the nightly "who broke"
+        "changes_since_previous": ({"new": result.drift.new, "resolved": result.drift.resolved}
+                                   if result.drift and previous else None),
+        "drift": result.drift.as_summary() if result.drift else None,
+        "carried_forward": result.drift.carried_forward if result.drift else None,
         "fail_on": fail_on,
         "exit_code": int(result.exit_code),
     }
 
 
-# The files each format writes (summary.json is always written); another helper's resolved.csv joins "csv".
+# The files each format writes (summary.json is always written); resolved.csv only with history.
 FORMAT_FILES = {
-    "csv": ("findings.csv", "readiness.csv", *TEAM_FILES),
+    "csv": ("findings.csv", "readiness.csv", "resolved.csv", *TEAM_FILES),
     "json": ("findings.json",),
     "html": ("report.html",),
 }
@@ -402,9 +415,11 @@ def _write_outputs(con: duckdb.DuckDBPyConnection, result: AuditResult,
     fresh.mkdir(mode=0o700)
     order = ("ORDER BY CASE severity WHEN 'blocking' THEN 1 WHEN 'warning' THEN 2 ELSE 3 END, rule_id, "
              "user_principal_name NULLS FIRST, mattermost_user_id NULLS FIRST, observed")
-    findings_query = f"SELECT {', '.join(FINDINGS_COLUMNS)} FROM work.findings {order}"
+    findings_query, columns = drift.report_query("findings", result.drift is not None, order)
     if "csv" in formats:
-        write_query_csv(con, findings_query, FINDINGS_COLUMNS, fresh / "findings.csv")
+        write_query_csv(con, findings_query, columns, fresh / "findings.csv")
+        if result.drift is not None:
+            write_query_csv(con, *drift.report_query("drift_resolved", True, order), fresh / "resolved.csv")
         con.execute("SET VARIABLE reconcile_run_id = $1", [result.run_id])
         write_query_csv(con, f"SELECT getvariable('reconcile_run_id'), {', '.join(READINESS_COLUMNS)} "
                              "FROM work.readiness", ("run_id", *READINESS_COLUMNS), fresh / "readiness.csv")
@@ -420,8 +435,8 @@ def _write_outputs(con: duckdb.DuckDBPyConnection, result: AuditResult,
     _switch_link(current, f"runs/{result.run_id}", result.run_id)
     for name in REPORT_FILES:
         top = out / name
-        if not (runs / result.run_id / name).exists():
-            if top.is_symlink() and os.readlink(top) == f"current/{name}":
+        if not (runs / result.run_id / name).exists():  # a format not written, resolved.csv without history
+            if top.is_symlink():
                 top.unlink()
         elif not (top.is_symlink() and os.readlink(top) == f"current/{name}"):
             _switch_link(top, f"current/{name}", result.run_id)

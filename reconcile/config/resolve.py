@@ -290,6 +290,11 @@ def _check(values: dict[str, object], origins: dict[str, str], job_file: Path | 
     if "%" in str(values["output_dir"]) and values["store"] is None:
         missing("store", f"output_dir {values['output_dir']!r} has a date pattern, so each run would start a new "
                          "store and drift would never see a previous run")
+    if values["fail_on_new_only"] and not values["history"]:
+        needs("fail_on_new_only", "history", True)
+    if values["shrink_threshold"] >= 1:
+        problems.append(f"shrink_threshold = {values['shrink_threshold']:g} (from {origins['shrink_threshold']}): "
+                        "expected a share below 1 (0.2 = a fifth of the rows)")
     if not values["formats"]:
         problems.append(f"formats is empty (from {origins['formats']}): give at least one of csv, json, html")
     return problems
