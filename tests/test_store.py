@@ -48,10 +48,18 @@ def _tables(store: Path) -> set[str]:
     return {name for (name,) in _rows(store, "SELECT table_name FROM information_schema.tables")}
 
 
-def _history(store: Path, run_ids: list[str]) -> dict[str, list[tuple]]:
-    """Everything the store keeps about the given runs, row for row."""
-    return {table: _rows(store, f"SELECT * FROM {table} WHERE run_id IN (SELECT unnest($1)) ORDER BY ALL",
-                         [run_ids])
+def _history(store: Path, run_ids: list[str], columns: dict[str, list[str]] | None = None) -> dict[str, list[tuple]]:
+    """Everything the store keeps about the given runs, row for row: in the given columns (those an
+    older layout had: later migrations add columns, which old rows read as empty), else all."""
+    columns = columns or _columns(store)
+    return {table: _rows(store, f"SELECT {', '.join(columns[table])} FROM {table} "
+                                "WHERE run_id IN (SELECT unnest($1)) ORDER BY ALL", [run_ids])
+            for table in ("runs", "findings", "readiness", "rule_results")}
+
+
+def _columns(store: Path) -> dict[str, list[str]]:
+    return {table: [name for (name,) in _rows(store, "SELECT column_name FROM information_schema.columns "
+                                                     "WHERE table_name = $1 ORDER BY ordinal_position", [table])]
             for table in ("runs", "findings", "readiness", "rule_results")}
 
 
@@ -71,6 +79,7 @@ def test_the_fixture_is_a_store_of_the_previous_release(tmp_path):
 
 def test_a_store_from_the_previous_release_is_migrated_and_keeps_its_history(tmp_path):
     store = _old_store(tmp_path)
+    old_columns = _columns(store)
     before = _history(store, OLD_RUNS)
     result = run_audit(sample_dir(), tmp_path / "out", store)
     assert result.exit_code == ExitCode.FINDINGS
@@ -78,7 +87,7 @@ def test_a_store_from_the_previous_release_is_migrated_and_keeps_its_history(tmp
     assert result.summary["changes_since_previous"] == {"new": 0, "resolved": 0}
     versions = _rows(store, "SELECT version, tool_version FROM schema_version ORDER BY version")
     assert versions == [(v, "0.1.0") for v in range(1, LATEST + 1)]
-    assert _history(store, OLD_RUNS) == before, "the old runs, findings and readiness are kept as they were"
+    assert _history(store, OLD_RUNS, old_columns) == before, "the old runs, findings and readiness are kept"
     assert _rows(store, "SELECT run_id FROM runs ORDER BY started_at") == [(OLD_RUNS[0],), (OLD_RUNS[1],),
                                                                             (result.run_id,)]
     assert _rows(store, "SELECT count(*) FROM findings WHERE run_id = $1", [result.run_id]) == [(73,)]
@@ -100,12 +109,13 @@ def test_an_older_store_without_the_delta_table_gains_it(tmp_path):
     store = _old_store(tmp_path)
     with duckdb.connect(str(store)) as con:
         con.execute("DROP TABLE graph_delta_state")
+    old_columns = _columns(store)
     before = _history(store, OLD_RUNS)
     with open_workspace() as con:
         _attach(con, store)
         assert migrate_store(con, store) == list(range(1, LATEST + 1))
     assert "graph_delta_state" in _tables(store)
-    assert _history(store, OLD_RUNS) == before
+    assert _history(store, OLD_RUNS, old_columns) == before
 
 
 def test_a_new_store_records_every_migration(tmp_path):
