@@ -207,10 +207,12 @@ def store_run(con: duckdb.DuckDBPyConnection, run_id: str, counts: DriftCounts |
                     "WHERE run_id = $1", [run_id, counts.new, counts.persisting, counts.resolved])
 
 
-def report_query(table: str, history: bool, order: str) -> tuple[str, tuple[str, ...]]:
-    """The query and header of findings.csv (and resolved.csv): first_seen as ISO 8601 UTC."""
+def report_query(table: str, history: bool, order: str, schema: str | None = "work") -> tuple[str, tuple[str, ...]]:
+    """The query and header of findings.csv (and resolved.csv): first_seen as ISO 8601 UTC. ``schema``
+    None reads ``table`` as named (``reconcile export`` reads a view over a stored run)."""
+    table = f"{schema}.{table}" if schema else table
     if not history:
-        return f"SELECT {', '.join(FINDINGS_COLUMNS)} FROM work.{table} {order}", FINDINGS_COLUMNS
+        return f"SELECT {', '.join(FINDINGS_COLUMNS)} FROM {table} {order}", FINDINGS_COLUMNS
     first_seen = "strftime(timezone('UTC', first_seen), '%Y-%m-%dT%H:%M:%SZ') AS first_seen"
-    return (f"SELECT {', '.join(FINDINGS_COLUMNS)}, drift, {first_seen} FROM work.{table} {order}",
+    return (f"SELECT {', '.join(FINDINGS_COLUMNS)}, drift, {first_seen} FROM {table} {order}",
             REPORT_COLUMNS)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import duckdb
 
+from reconcile.drift import report_query
 from reconcile.errors import InputError
 from reconcile.report.csv_report import write_query_csv
 from reconcile.report.team_csv import write_team_csvs
-from reconcile.rules import FINDINGS_COLUMNS
 from reconcile.store import check_store_version
 from reconcile.store_lock import store_lock
 
@@ -88,11 +88,11 @@ def export_run(con: duckdb.DuckDBPyConnection, run: StoredRun, out_dir: Path, fo
     con.execute("SET VARIABLE export_run_id = $1", [run.run_id])
     con.execute("CREATE OR REPLACE TEMP VIEW export_findings AS "
                 "SELECT * FROM store.findings WHERE run_id = getvariable('export_run_id')")
-    have = _columns(con, "findings")
-    columns = (*FINDINGS_COLUMNS, *[c for c in DRIFT_COLUMNS if c in have])
+    tracked = set(DRIFT_COLUMNS) <= _columns(con, "findings") and bool(con.execute(
+        "SELECT count(drift) FROM export_findings").fetchall()[0][0])  # drift kept for this run
     order = ("ORDER BY CASE severity WHEN 'blocking' THEN 1 WHEN 'warning' THEN 2 ELSE 3 END, rule_id, "
              "user_principal_name NULLS FIRST, mattermost_user_id NULLS FIRST, observed")
-    findings = f"SELECT {', '.join(columns)} FROM export_findings {order}"
+    findings, columns = report_query("export_findings", tracked, order, schema=None)
     written: list[str] = []
     if "csv" in formats:
         written += list(write_team_csvs(con, "export_findings", out_dir))

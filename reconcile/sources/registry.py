@@ -103,14 +103,16 @@ def source_options(config: RunConfig, environ: Mapping[str, str]) -> SourceOptio
     """What a run configuration asks of the sources (secrets are read here, only for sources in use)."""
     ldap = config.ldap
     mm = config.mattermost
-    dsn = mm.dsn.read(environ) if isinstance(mm.dsn, Secret) else mm.dsn
+    dsn = None
+    if mm.users == "db":  # a secret is read only for a source the run reads
+        dsn = mm.dsn.read(environ) if isinstance(mm.dsn, Secret) else mm.dsn
     return SourceOptions(
         entra=config.entra.read,
         graph=GraphOptions(config.entra.app_id, config.entra.incremental, config.entra.full_pull),
         ldap=(LdapOptions(ldap.url, ldap.base_dn, ldap.filter, ldap.insecure, ldap.page_size)
               if ldap.read == "ldap" else None),
         mattermost_url=mm.url if mm.read == "api" else None,
-        mattermost_dsn=dsn if mm.users == "db" else None,
+        mattermost_dsn=dsn,
         mattermost_insecure=mm.insecure)
 
 
