@@ -40,9 +40,11 @@ def print_summary(result: AuditResult, console: Console) -> None:
         console.print(f"[yellow]{len(skipped)} rule(s) skipped[/] (not passed):")
         for res in skipped:
             console.print(f"  {res.rule.rule_id}: {res.skip_reason}")
-    changes = result.summary.get("changes_since_previous")
-    if changes is not None:
-        console.print(f"since run {result.summary['previous_run_id']}: {changes['new']:,} new finding(s), "
-                      f"{changes['resolved']:,} resolved")
-    console.print(f"reports in {result.output_dir}: findings.csv, findings.json, readiness.csv, summary.json, "
-                  f"report.html (the set of run {result.run_id}, kept in runs/{result.run_id}/)")
+    drift = result.summary.get("drift")
+    if drift is not None and result.summary.get("previous_run_id"):
+        console.print(f"since run {result.summary['previous_run_id']}: {drift['new']:,} new finding(s), "
+                      f"{drift['persisting']:,} persisting, {drift['resolved']:,} resolved (resolved.csv)")
+    written = sorted(p.name for p in (result.output_dir / "runs" / result.run_id).iterdir()) \
+        if (result.output_dir / "runs" / result.run_id).is_dir() else []
+    console.print(f"reports in {result.output_dir}: {', '.join(written)} (the set of run {result.run_id}, "
+                  f"kept in runs/{result.run_id}/)")
