@@ -510,6 +510,7 @@ def rules_show_command(ctx: click.Context, rule_id: str) -> None:
     console.print(f"[bold]{rule.rule_id}[/] ({rule.severity_label}): {rule.title}", highlight=False)
     for label, value in (("inputs", ", ".join(rule.depends_on)), ("predicted error", rule.predicted_error),
                          ("fix", rule.remediation), ("fixed by", OWNERS.get(rule.owner, rule.owner)),
+                         ("changes", rule.change or "-"),
                          ("file", str(rule.path))):
         console.print(f"{label}: {value}", highlight=False, soft_wrap=True)
     notes = rule_notes(rule)

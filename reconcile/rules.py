@@ -9,6 +9,7 @@ missing export can never pass for a clean result.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,15 +106,9 @@ def parse_rule(path: Path) -> Rule:
     """Read one rule file; the header is the leading comment block (other comments are allowed)."""
     text = path.read_text(encoding="utf-8")
     header: dict[str, str] = {}
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped:
-            continue
-        if not stripped.startswith("--"):
-            break
-        match = _HEADER_RE.match(stripped)
-        if match and match.group(1) in HEADER_KEYS + OPTIONAL_KEYS and match.group(1) not in header:
-            header[match.group(1)] = match.group(2)
+    for key, value, _line in _leading_comments(text):
+        if key and key not in header:
+            header[key] = value
     missing = [key for key in HEADER_KEYS if key not in header]
     if missing:
         raise RuleFileError(f"{path}: header lacks {', '.join(missing)}")
@@ -198,18 +193,23 @@ def run_rules(
     return results
 
 
-def rule_notes(rule: Rule) -> str:
-    """The rule's own notes: the leading comment lines that are not header keys (the facts the rule
-    rests on and their sources), for ``reconcile rules show``."""
-    notes = []
-    for line in rule.path.read_text(encoding="utf-8").splitlines():
+def _leading_comments(text: str) -> Iterator[tuple[str | None, str, str]]:
+    """The leading comment block, line by line: (header key or None, its value, the comment text)."""
+    for line in text.splitlines():
         stripped = line.strip()
         if not stripped:
             continue
         if not stripped.startswith("--"):
-            break
+            return
         match = _HEADER_RE.match(stripped)
         if match and match.group(1) in HEADER_KEYS + OPTIONAL_KEYS:
-            continue
-        notes.append(stripped[2:].strip())
-    return "\n".join(notes)
+            yield match.group(1), match.group(2), stripped[2:].strip()
+        else:
+            yield None, "", stripped[2:].strip()
+
+
+def rule_notes(rule: Rule) -> str:
+    """The rule's own notes: the leading comment lines that are not header keys (the facts the rule
+    rests on and their sources), for ``reconcile rules show``."""
+    return "\n".join(note for key, _value, note in _leading_comments(rule.path.read_text(encoding="utf-8"))
+                     if key is None)
