@@ -124,11 +124,14 @@ def test_nightly_profile_live_three_nights_then_the_export(tmp_path, slapd, pg_c
     assert {r["run_id"] for r in _rows(handover / "findings.csv")} == {third["run_id"]}
 
 
+FILES_MODE = {"RECONCILE_ENTRA": "files", "RECONCILE_ENTRA_INCREMENTAL": "false", "RECONCILE_LDAP": "files",
+              "RECONCILE_MATTERMOST": "files", "RECONCILE_MATTERMOST_USERS": "files"}
+
+
 def test_preflight_profile_in_files_mode_on_the_sample_tenant_never_fails_the_job(tmp_path):
     from reconcile.paths import sample_dir
 
-    env = {"RECONCILE_ENTRA": "files", "RECONCILE_LDAP": "files", "RECONCILE_MATTERMOST": "files",
-           "RECONCILE_MATTERMOST_USERS": "files", "RECONCILE_INPUT_DIR": str(sample_dir()),
+    env = {**FILES_MODE, "RECONCILE_INPUT_DIR": str(sample_dir()),
            "RECONCILE_OUTPUT_DIR": str(tmp_path / "preflight"), "RECONCILE_STORE": str(tmp_path / "p.duckdb")}
     result = CliRunner().invoke(main, ["run", "--job", str(JOBS / "preflight.toml"), "-q"], env=env)
     assert result.exit_code == 0, result.output  # fail_on = "never": the sample's blocking findings are reported
@@ -137,3 +140,15 @@ def test_preflight_profile_in_files_mode_on_the_sample_tenant_never_fails_the_jo
     for name in ("findings.csv", "findings.json", "readiness.csv", "report.html", "directory_team.csv",
                  "mattermost_admins.csv"):
         assert (tmp_path / "preflight" / name).exists(), name
+
+
+def test_nightly_profile_in_files_mode_pages_once_for_the_sample_backlog(tmp_path):
+    from reconcile.paths import sample_dir
+
+    env = {**FILES_MODE, "RECONCILE_INPUT_DIR": str(sample_dir()),
+           "RECONCILE_OUTPUT_DIR": str(tmp_path / "reports"), "RECONCILE_STORE": str(tmp_path / "n.duckdb")}
+    codes = [CliRunner().invoke(main, ["run", "--job", str(JOBS / "nightly.toml"), "-q"], env=env).exit_code
+             for _night in range(2)]
+    assert codes == [1, 0], "new blocking findings fail the first night; the same backlog the next does not"
+    summary = json.loads((tmp_path / "reports" / "summary.json").read_text())
+    assert summary["drift"]["new"] == 0 and summary["drift"]["persisting"] > 0
