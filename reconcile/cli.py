@@ -482,6 +482,39 @@ def sources_test_command(ctx: click.Context, job_file: Path | None, timeout: flo
     ctx.exit(ExitCode.INPUT_ERROR if failed else ExitCode.CLEAN)
 
 
+@main.group("exceptions")
+def exceptions_group() -> None:
+    """The exceptions file: findings a person has decided to live with, until a date."""
+
+
+@exceptions_group.command("check", epilog="""\b
+Exit codes:
+  0  every entry is valid
+  3  the file cannot be read, or an entry is invalid (each problem is listed)
+""")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--allow-long-exceptions", is_flag=True, help="Allow entries that expire more than 365 days ahead.")
+@click.pass_context
+def exceptions_check_command(ctx: click.Context, file: Path, allow_long_exceptions: bool) -> None:
+    """Validate an exceptions file with today (UTC) as the run date, without a run."""
+    from reconcile.exceptions import expiring_soon, load_exceptions
+
+    today = datetime.now(UTC).date()
+    try:
+        entries = load_exceptions(file, [rule.rule_id for rule in load_rules()], today, allow_long_exceptions)
+    except ReconcileError as exc:
+        RunLog().error(str(exc), nothing_written=False)
+        ctx.exit(exc.exit_code)
+    expired = [e for e in entries if e.expired(today)]
+    soon = expiring_soon(entries, today)
+    click.echo(f"{file}: {len(entries)} valid entr{'y' if len(entries) == 1 else 'ies'}, {len(expired)} expired "
+               f"(their findings are open again), {len(soon)} expiring within 14 days")
+    for entry in expired:
+        click.echo(f"  expired {entry.expires.isoformat()}: {entry.describe()}")
+    for entry in soon:
+        click.echo(f"  expires {entry.expires.isoformat()}: {entry.describe()}")
+
+
 @main.group("rules")
 def rules_group() -> None:
     """The rules: what each checks, on which inputs, and the facts it rests on."""
