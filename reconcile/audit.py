@@ -59,6 +59,9 @@ READINESS_COLUMNS = (
     "entra_object_id", "mattermost_user_id", "user_principal_name", "email", "status",
     "predicted_error", "rule_ids", "fix",
 )
+# How findings.csv, findings.json and resolved.csv are sorted, for a run's reports and an export alike.
+FINDINGS_ORDER = ("ORDER BY CASE severity WHEN 'blocking' THEN 1 WHEN 'warning' THEN 2 ELSE 3 END, rule_id, "
+                  "user_principal_name NULLS FIRST, mattermost_user_id NULLS FIRST, observed")
 READINESS_STATUSES = ("will_fail", "at_risk", "not_evaluated", "ready")
 DEFAULT_KEEP_SNAPSHOTS = 2
 REPORT_FORMATS = ("csv", "json", "html")
@@ -413,8 +416,7 @@ def _write_outputs(con: duckdb.DuckDBPyConnection, result: AuditResult,
     runs.mkdir(exist_ok=True, mode=0o700)
     fresh = runs / f".{result.run_id}.tmp"
     fresh.mkdir(mode=0o700)
-    order = ("ORDER BY CASE severity WHEN 'blocking' THEN 1 WHEN 'warning' THEN 2 ELSE 3 END, rule_id, "
-             "user_principal_name NULLS FIRST, mattermost_user_id NULLS FIRST, observed")
+    order = FINDINGS_ORDER
     findings_query, columns = drift.report_query("findings", result.drift is not None, order)
     if "csv" in formats:
         write_query_csv(con, findings_query, columns, fresh / "findings.csv")

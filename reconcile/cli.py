@@ -22,7 +22,7 @@ from rich.text import Text
 
 from reconcile import __version__
 from reconcile.audit import probe_configured, run_configured
-from reconcile.config import SETTINGS, ConfigError, Resolved, RunConfig, Secret, resolve
+from reconcile.config import SETTINGS, ConfigError, Resolved, RunConfig, Secret, dsn_has_password, resolve
 from reconcile.errors import ExitCode, ReconcileError, ReportsNotWritten
 from reconcile.paths import SAMPLES, sample_dir
 from reconcile.report.log import RunLog
@@ -174,7 +174,7 @@ def _given(ctx: click.Context) -> dict[str, object]:
             raise click.UsageError("give either --input-dir or --sample, not both")
         given["input_dir"] = sample_dir(sample)
     dsn = given.get("sources.mattermost.dsn")
-    if isinstance(dsn, str) and _dsn_has_password(dsn):
+    if isinstance(dsn, str) and dsn_has_password(dsn):
         raise click.UsageError("--mattermost-dsn carries a password: put the DSN in RECONCILE_MATTERMOST_DSN, or "
                                "the password in PGPASSWORD or a .pgpass file, never on the command line")
     implied = {"sources.ldap.url": ("sources.ldap.read", "ldap"),
@@ -186,13 +186,18 @@ def _given(ctx: click.Context) -> dict[str, object]:
     return given
 
 
-def resolve_run(ctx: click.Context, job_file: Path | None) -> Resolved:
-    """Flags, environment and job file -> the run configuration; a bad setting is a usage error (exit 2)."""
+def _resolved(ctx: click.Context, given: dict[str, object], job_file: Path | None) -> Resolved:
+    """reconcile.config.resolve for a verb: a bad setting is printed and is a usage error (exit 2)."""
     try:
-        resolved = resolve(_given(ctx), os.environ, job_file)
+        return resolve(given, os.environ, job_file)
     except ConfigError as exc:
         RunLog(os.environ.get("RECONCILE_LOG_FORMAT", "text")).error(str(exc), nothing_written=False)
         ctx.exit(ExitCode.USAGE)
+
+
+def resolve_run(ctx: click.Context, job_file: Path | None) -> Resolved:
+    """Flags, environment and job file -> the run configuration; a bad setting is a usage error (exit 2)."""
+    resolved = _resolved(ctx, _given(ctx), job_file)
     config = resolved.config
     live_user_source = (config.entra.read == "graph" or config.ldap.read == "ldap"
                         or config.mattermost.users in ("api", "db"))
@@ -252,15 +257,6 @@ def _execute(ctx: click.Context, config: RunConfig, quiet: bool, verbose: bool) 
     ctx.exit(result.exit_code)
 
 
-def _dsn_has_password(dsn: str) -> bool:
-    from psycopg.conninfo import conninfo_to_dict
-
-    try:
-        return bool(conninfo_to_dict(dsn).get("password"))
-    except Exception:
-        return False
-
-
 @contextlib.contextmanager
 def _graph_progress(console: Console | None) -> Iterator[Callable[[str, int], None] | None]:
     """A users/s progress bar per kind of Graph page on stderr, when it is a terminal."""
@@ -297,11 +293,7 @@ def config_group() -> None:
 @click.pass_context
 def config_show_command(ctx: click.Context, job_file: Path | None, **_options: object) -> None:
     """Print the resolved configuration, secrets masked, and where each value came from."""
-    try:
-        resolved = resolve(_given(ctx), os.environ, job_file)
-    except ConfigError as exc:
-        RunLog(os.environ.get("RECONCILE_LOG_FORMAT", "text")).error(str(exc), nothing_written=False)
-        ctx.exit(ExitCode.USAGE)
+    resolved = _resolved(ctx, _given(ctx), job_file)
     console = Console()
     if not console.is_terminal:  # a pipe or a file: one grep-able line per key
         for setting in SETTINGS:
@@ -334,11 +326,7 @@ def _shown(value: object) -> str:
 def _store_settings(ctx: click.Context, job_file: Path | None, given: dict[str, object]) -> RunConfig:
     """The settings a store reader needs (store, output_dir, formats, lock_timeout) from the options
     given, the environment and the job file, with the same precedence and errors as a run."""
-    try:
-        return resolve({k: v for k, v in given.items() if v not in (None, ())}, os.environ, job_file).config
-    except ConfigError as exc:
-        RunLog(os.environ.get("RECONCILE_LOG_FORMAT", "text")).error(str(exc), nothing_written=False)
-        ctx.exit(ExitCode.USAGE)
+    return _resolved(ctx, {k: v for k, v in given.items() if v not in (None, ())}, job_file).config
 
 
 def _stored_store(ctx: click.Context, config: RunConfig) -> Path:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from reconcile.audit import FINDINGS_ORDER, READINESS_COLUMNS
 from reconcile.drift import report_query
 from reconcile.errors import InputError
 from reconcile.report.csv_report import write_query_csv
@@ -23,8 +24,6 @@ from reconcile.report.team_csv import write_team_csvs
 from reconcile.store import check_store_version
 from reconcile.store_lock import store_lock
 
-READINESS_COLUMNS = ("entra_object_id", "mattermost_user_id", "user_principal_name", "email", "status",
-                     "predicted_error", "rule_ids", "fix")
 DRIFT_COLUMNS = ("drift", "first_seen")
 
 
@@ -90,9 +89,7 @@ def export_run(con: duckdb.DuckDBPyConnection, run: StoredRun, out_dir: Path, fo
                 "SELECT * FROM store.findings WHERE run_id = getvariable('export_run_id')")
     tracked = set(DRIFT_COLUMNS) <= _columns(con, "findings") and bool(con.execute(
         "SELECT count(drift) FROM export_findings").fetchall()[0][0])  # drift kept for this run
-    order = ("ORDER BY CASE severity WHEN 'blocking' THEN 1 WHEN 'warning' THEN 2 ELSE 3 END, rule_id, "
-             "user_principal_name NULLS FIRST, mattermost_user_id NULLS FIRST, observed")
-    findings, columns = report_query("export_findings", tracked, order, schema=None)
+    findings, columns = report_query("export_findings", tracked, FINDINGS_ORDER, schema=None)
     written: list[str] = []
     if "csv" in formats:
         written += list(write_team_csvs(con, "export_findings", out_dir))

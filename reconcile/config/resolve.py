@@ -84,7 +84,7 @@ def _from_toml(setting: Setting, raw: object) -> object:
         if isinstance(raw, dict):
             return _secret_ref(setting, raw)
         if kind == "dsn" and isinstance(raw, str):
-            if _dsn_has_password(raw):
+            if dsn_has_password(raw):
                 raise ValueError("the connection string holds a password: secrets are never written in a job file; "
                                  "use { env = \"NAME\" } or { file = \"/run/secrets/x\" }, or keep the password in "
                                  "PGPASSWORD or ~/.pgpass")
@@ -300,7 +300,8 @@ def _check(values: dict[str, object], origins: dict[str, str], job_file: Path | 
     return problems
 
 
-def _dsn_has_password(dsn: str) -> bool:
+def dsn_has_password(dsn: str) -> bool:
+    """Whether a libpq connection string carries a password (a job file or a command line must not)."""
     from psycopg.conninfo import conninfo_to_dict
 
     try:
