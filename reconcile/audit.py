@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from reconcile import __version__, drift
+from reconcile import __version__, drift, exceptions
 from reconcile.config import FAIL_ON_LEVELS, RunConfig
 from reconcile.errors import ExitCode, MemoryLimitError, ReconcileError, ReportsNotWritten
 from reconcile.normalise import check_raw, stage
@@ -57,7 +57,7 @@ from reconcile.testhook import pause_point
 
 READINESS_COLUMNS = (
     "entra_object_id", "mattermost_user_id", "user_principal_name", "email", "status",
-    "predicted_error", "rule_ids", "fix",
+    "predicted_error", "rule_ids", "fix", "accepted",
 )
 # How findings.csv, findings.json and resolved.csv are sorted, for a run's reports and an export alike.
 FINDINGS_ORDER = ("ORDER BY CASE severity WHEN 'blocking' THEN 1 WHEN 'warning' THEN 2 ELSE 3 END, rule_id, "
@@ -117,6 +117,8 @@ def run_audit(
     fail_on_new_only: bool = False,
     accept_shrink: bool = False,
     shrink_threshold: float = drift.DEFAULT_SHRINK_THRESHOLD,
+    exceptions_file: Path | None = None,
+    allow_long_exceptions: bool = False,
 ) -> AuditResult:
     """Audit one export directory; raises InputError (nothing written) on malformed input.
 
@@ -134,6 +136,10 @@ def run_audit(
     ``first_seen``, resolved.csv lists what really resolved. ``fail_on_new_only`` makes only new findings
     count for ``fail_on`` (needs history). A population source that lost more than ``shrink_threshold``
     of its rows since the last complete run is treated as failed (exit 4) unless ``accept_shrink``.
+
+    ``exceptions_file`` is the TOML file of accepted exceptions (reconcile.exceptions): validated before
+    anything is read (an invalid entry is an input error, exit 3, nothing written); its findings stay in
+    the reports as ``accepted`` and do not count for ``fail_on``.
     """
     if fail_on not in FAIL_ON_LEVELS:
         raise ValueError(f"fail_on must be one of {FAIL_ON_LEVELS}")
@@ -146,7 +152,8 @@ def run_audit(
         raise ValueError("fail_on_new_only needs history: without it no finding is known to be new")
     if not 0 <= shrink_threshold < 1:
         raise ValueError(f"shrink_threshold must be at least 0 and below 1, not {shrink_threshold!r}")
-    drift_options = _DriftOptions(history, fail_on_new_only, accept_shrink, shrink_threshold)
+    drift_options = _DriftOptions(history, fail_on_new_only, accept_shrink, shrink_threshold,
+                                  exceptions_file, allow_long_exceptions)
     say = progress or (lambda _message: None)
     store_path = store_path or output_dir / "reconcile.duckdb"
     try:
@@ -183,7 +190,8 @@ def run_configured(config: RunConfig, progress: Callable[[str], None] | None = N
                          source_environ(config, environ), formats=config.formats,
                          retention_days=config.retention_days, lock_timeout=config.lock_timeout,
                          history=config.history, fail_on_new_only=config.fail_on_new_only,
-                         accept_shrink=config.accept_shrink, shrink_threshold=config.shrink_threshold)
+                         accept_shrink=config.accept_shrink, shrink_threshold=config.shrink_threshold,
+                         exceptions_file=config.exceptions, allow_long_exceptions=config.allow_long_exceptions)
 
 
 def probe_configured(config: RunConfig, environ: Mapping[str, str] | None = None,
@@ -204,6 +212,8 @@ class _DriftOptions:
     fail_on_new_only: bool
     accept_shrink: bool
     shrink_threshold: float
+    exceptions_file: Path | None = None
+    allow_long_exceptions: bool = False
 
 
 def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep_snapshots: int,
@@ -213,6 +223,9 @@ def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     rules = load_rules()
+    run_date = started.date()
+    entries = (exceptions.load_exceptions(opts.exceptions_file, [r.rule_id for r in rules], run_date,
+                                          opts.allow_long_exceptions) if opts.exceptions_file else [])
     phases: dict[str, float] = {}
     clock = [time.perf_counter()]
 
@@ -225,7 +238,9 @@ def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep
                                                graph_progress=graph_progress) as run_sources:
         create_staging(con)
         say(f"reading {input_dir}")
-        inputs = land_all(con, run_sources, RunContext(input_dir, targeting or TargetingOptions()))
+        inputs = land_all(con, run_sources, RunContext(input_dir, targeting or TargetingOptions(),
+                                                       exception_groups=exceptions.exception_groups(entries)))
+        inputs.append(exceptions.land(con, entries, opts.exceptions_file, run_date))
         lap("land")
         say("checking and normalising identifiers")
         check_raw(con)  # a malformed export is an input error (exit 3) before any size comparison
@@ -239,7 +254,15 @@ def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep
         say(f"running {len(rules)} rules")
         available = {info.name for info in inputs if info.available}
         failed = {info.name for info in inputs if info.failed}
-        results = run_rules(con, rules, available, run_id, failed)
+        # every rule, then the exceptions' verdicts, then the EXCEPTION_* rules that read them
+        first = [r for r in rules if not exceptions.is_exception_rule(r.rule_id)]
+        results = run_rules(con, first, available, run_id, failed)
+        exceptions.record_rule_runs(con, results)
+        exceptions.cover(con)
+        results += run_rules(con, [r for r in rules if exceptions.is_exception_rule(r.rule_id)], available,
+                             run_id, failed)
+        order = {rule.rule_id: n for n, rule in enumerate(rules)}
+        results.sort(key=lambda res: order[res.rule.rule_id])
         run_sql_file(con, sql_dir() / "readiness.sql")
         lap("rules")
         described = _describe_targeting(con)
@@ -251,13 +274,16 @@ def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep
         pause_point("store")
         previous = drift.baseline_run(con) if opts.history else None
         if opts.history:
-            result.drift = drift.track(con, run_id, started, rules, results, previous)
+            drift.track(con, run_id, started, rules, results, previous)
+            exceptions.cover(con)  # the carried-forward findings, by tonight's file
+            result.drift = drift.finish(con)
         result.exit_code = exit_code_for(drift.fail_counts(con, opts.fail_on_new_only), fail_on, result.partial)
         finished = datetime.now(UTC)
         _commit(con, run_id, started, finished, input_dir, described, keep_snapshots, result.partial, results,
                 retention_days, result.drift)
         lap("store")
         result.summary = _summary(result, started, finished, fail_on, severity_counts, previous)
+        result.summary["exceptions"] = exceptions.summary(con, entries, opts.exceptions_file, run_date)
         result.summary["phase_seconds"] = phases
         say(f"writing reports to {output_dir}")
         try:

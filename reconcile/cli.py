@@ -71,6 +71,9 @@ _OPTION_HELP = {
     "accept_shrink": "Accept a source that lost more than --shrink-threshold of its rows since the last complete "
                      "run (otherwise it counts as failed: exit 4).",
     "shrink_threshold": "Share of rows a source may lose since the last complete run.  [default: 0.2]",
+    "exceptions": "TOML file of accepted exceptions (README, \"Accepting an exception\"): their findings stay in "
+                  "the reports as accepted and do not count for --fail-on, until they expire.",
+    "allow_long_exceptions": "Allow exceptions that expire more than 365 days after the run's date.",
     "memory_limit": "Memory DuckDB may hold before it spills to a private temporary directory, such as 2GB "
                     "(default 1300MB: a million users per source in under 2 GiB).",
     "lock_timeout": "Seconds to wait for another run that holds the store before exiting 3.  [default: 10]",

@@ -37,15 +37,18 @@ SHRINK_CHECKED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 @dataclass(frozen=True)
 class DriftCounts:
-    """What findings.csv and resolved.csv hold: new + persisting rows, resolved rows."""
+    """What findings.csv and resolved.csv hold: new + persisting + accepted + reopened rows, resolved rows."""
 
     new: int
     persisting: int
     resolved: int
-    carried_forward: int  # among the persisting: not found tonight, but not resolvable either
+    carried_forward: int  # not found tonight, but not resolvable either (counted in the four above)
+    accepted: int = 0     # persisting, open in the baseline and accepted by an exception now (issue 13)
+    reopened: int = 0     # persisting, accepted in the baseline and open now: its exception expired or went
 
     def as_summary(self) -> dict[str, int]:
-        return {"new": self.new, "persisting": self.persisting, "resolved": self.resolved}
+        return {"new": self.new, "persisting": self.persisting, "accepted": self.accepted,
+                "reopened": self.reopened, "resolved": self.resolved}
 
 
 # ---- before the rules: refuse a source that shrank -------------------------------------------------
@@ -152,9 +155,10 @@ def baseline_run(con: duckdb.DuckDBPyConnection) -> str | None:
 
 
 def track(con: duckdb.DuckDBPyConnection, run_id: str, started: object, rules: Sequence[Rule],
-          results: Sequence[RuleResult], baseline: str | None) -> DriftCounts:
+          results: Sequence[RuleResult], baseline: str | None) -> None:
     """Mark this run's findings new or persisting, carry forward the baseline's findings that cannot
-    resolve yet (into work.findings, carried_forward), and leave the resolved ones in work.drift_resolved."""
+    resolve yet (into work.findings, carried_forward), and leave the resolved ones in work.drift_resolved.
+    Then the exceptions judge every finding (reconcile.exceptions.cover) and :func:`finish` counts."""
     run_sql_file(con, sql_dir() / "drift" / "00_rules.sql")
     status = {res.rule.rule_id: res.status for res in results}
     con.executemany("INSERT INTO work.drift_rules VALUES (?, ?, ?)",
@@ -165,11 +169,18 @@ def track(con: duckdb.DuckDBPyConnection, run_id: str, started: object, rules: S
     con.execute("SET VARIABLE drift_baseline_inputs = CAST($1 AS VARCHAR[])", [_baseline_inputs(con, baseline)])
     for name in ("10_identity.sql", "20_drift.sql"):
         run_sql_file(con, sql_dir() / "drift" / name)
-    new, persisting, carried = con.execute(
+
+
+def finish(con: duckdb.DuckDBPyConnection) -> DriftCounts:
+    """Once every finding's status is tonight's: mark status changes since the baseline (30_status.sql)
+    and count."""
+    run_sql_file(con, sql_dir() / "drift" / "30_status.sql")
+    new, persisting, accepted, reopened, carried = con.execute(
         """SELECT count(*) FILTER (WHERE drift = 'new'), count(*) FILTER (WHERE drift = 'persisting'),
+                  count(*) FILTER (WHERE drift = 'accepted'), count(*) FILTER (WHERE drift = 'reopened'),
                   count(*) FILTER (WHERE carried_forward) FROM work.findings""").fetchall()[0]
     resolved = scalar(con, "SELECT count(*) FROM work.drift_resolved")
-    return DriftCounts(new, persisting, resolved, carried)
+    return DriftCounts(new, persisting, resolved, carried, accepted, reopened)
 
 
 def _baseline_inputs(con: duckdb.DuckDBPyConnection, baseline: str | None) -> list[str] | None:
@@ -190,8 +201,9 @@ def _baseline_inputs(con: duckdb.DuckDBPyConnection, baseline: str | None) -> li
 
 def fail_counts(con: duckdb.DuckDBPyConnection, new_only: bool) -> dict[str, int]:
     """Findings per severity that count for fail_on: every open one (carried forward included: still
-    believed open), or only the new ones ("fail only on new blocking findings": a known backlog pages no one)."""
-    where = "WHERE drift = 'new'" if new_only else ""
+    believed open), or only the new ones ("fail only on new blocking findings": a known backlog pages no one)
+    and those open again since their exception expired. Accepted findings never count (issue 13)."""
+    where = "WHERE status = 'open'" + (" AND drift IN ('new', 'reopened')" if new_only else "")
     counts = {"blocking": 0, "warning": 0, "info": 0}
     rows = con.execute(f"SELECT severity, count(*) FROM work.findings {where} GROUP BY severity").fetchall()
     counts.update(dict(rows))
@@ -203,8 +215,9 @@ def store_run(con: duckdb.DuckDBPyConnection, run_id: str, counts: DriftCounts |
     con.execute("""INSERT INTO store.run_sources
                    SELECT $1, name, file, rows, available, failed, note FROM work.run_inputs""", [run_id])
     if counts is not None:
-        con.execute("UPDATE store.runs SET drift_new = $2, drift_persisting = $3, drift_resolved = $4 "
-                    "WHERE run_id = $1", [run_id, counts.new, counts.persisting, counts.resolved])
+        con.execute("UPDATE store.runs SET drift_new = $2, drift_persisting = $3, drift_resolved = $4, "
+                    "drift_accepted = $5, drift_reopened = $6 WHERE run_id = $1",
+                    [run_id, counts.new, counts.persisting, counts.resolved, counts.accepted, counts.reopened])
 
 
 def report_query(table: str, history: bool, order: str, schema: str | None = "work") -> tuple[str, tuple[str, ...]]:

@@ -18,8 +18,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
+
 from reconcile import identifiers as ids
 from reconcile.errors import ExitCode, ReconcileError
+from reconcile.paths import sql_dir
+from reconcile.rules import RuleResult
+from reconcile.sources.base import InputInfo, record_inputs
+from reconcile.store import run_sql_file
 
 MAX_DAYS = 365
 EXPIRING_SOON_DAYS = 14
@@ -50,9 +56,13 @@ class ExceptionEntry:
     def expired(self, run_date: date) -> bool:
         return run_date > self.expires
 
+    def subject_text(self) -> str:
+        """``key=value`` as summary.json and the reports name the subject: ``subject=config`` for config."""
+        return "subject=config" if self.subject == "config" else f"{self.subject}={self.value}"
+
     def describe(self) -> str:
         """How a message names it: ``rule USER_X, user_principal_name=a@b (exception 2, line 9)``."""
-        subject = "subject=config" if self.subject == "config" else f"{self.subject}={self.value}"
+        subject = self.subject_text()
         where = f"exception {self.position}" + (f", line {self.line}" if self.line else "")
         return f"rule {self.rule}, {subject} ({where})"
 
@@ -198,3 +208,76 @@ def expiring_soon(entries: Iterable[ExceptionEntry], run_date: date) -> list[Exc
     """Unexpired entries that end within EXPIRING_SOON_DAYS of the run's date."""
     horizon = run_date + timedelta(days=EXPIRING_SOON_DAYS)
     return [e for e in entries if not e.expired(run_date) and e.expires <= horizon]
+
+
+# ---- in a run -----------------------------------------------------------------------------------------
+# The order matters (reconcile/audit.py): entries land before the sources (a group entry's members are
+# read with them), cover() runs after every other rule and before readiness, the EXCEPTION_* rules run
+# after cover() (they read its outcome), and cover() runs once more after drift has carried forward
+# the baseline's findings. Which findings an entry covers is SQL, sql/exceptions/10_cover.sql.
+
+EXCEPTIONS_INPUT = "exceptions"
+
+
+def is_exception_rule(rule_id: str) -> bool:
+    """EXCEPTION_* rules judge the exceptions file itself, from what the other rules found."""
+    return rule_id.startswith("EXCEPTION_")
+
+
+def exception_groups(entries: Iterable[ExceptionEntry]) -> tuple[str, ...]:
+    return tuple(sorted({e.value for e in entries if e.subject == "group" and e.value}))
+
+
+def land(con: duckdb.DuckDBPyConnection, entries: list[ExceptionEntry], path: Path | None,
+         run_date: date) -> InputInfo:
+    """Put the validated entries in work.exception_entries. Without a file the input is still there,
+    empty: no exceptions is a valid answer, so the EXCEPTION_* rules run and last night's findings
+    of an entry since removed resolve instead of being carried forward for ever."""
+    if entries:
+        con.executemany(
+            "INSERT INTO work.exception_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(e.position, e.line, e.rule, e.subject, e.value, e.reason, e.owner, e.expires, e.expired(run_date),
+              str(path)) for e in entries])
+    if path is None:
+        info = InputInfo(EXCEPTIONS_INPUT, True, None, 0, "no exceptions file (--exceptions): nothing is accepted")
+    else:
+        info = InputInfo(EXCEPTIONS_INPUT, True, str(path), len(entries))
+    record_inputs(con, [info])
+    return info
+
+
+def record_rule_runs(con: duckdb.DuckDBPyConnection, results: Iterable[RuleResult]) -> None:
+    rows = [(r.rule.rule_id, r.status) for r in results]
+    if rows:
+        con.executemany("INSERT INTO work.rule_runs VALUES (?, ?)", rows)
+
+
+def cover(con: duckdb.DuckDBPyConnection) -> None:
+    """Mark every finding of work.findings open or accepted by tonight's entries."""
+    run_sql_file(con, sql_dir() / "exceptions" / "10_cover.sql")
+
+
+def summary(con: duckdb.DuckDBPyConnection, entries: list[ExceptionEntry], path: Path | None,
+            run_date: date) -> dict:
+    """summary.json's "exceptions": counts from the run's findings, and the entries ending soon."""
+    accepted, expired, unused = con.execute(
+        """SELECT count(*) FILTER (WHERE status = 'accepted'),
+                  count(*) FILTER (WHERE rule_id = 'EXCEPTION_EXPIRED'),
+                  count(*) FILTER (WHERE rule_id = 'EXCEPTION_UNUSED')
+           FROM work.findings""").fetchall()[0]
+    unread = con.execute(
+        """SELECT DISTINCT e.value, coalesce(g.note, 'no entra_groups/' || e.value || '.json')
+           FROM work.exception_entries e
+           LEFT JOIN (SELECT group_id, bool_or(readable) AS readable, any_value(note) AS note
+                      FROM work.entra_groups_read GROUP BY group_id) g ON g.group_id = e.value
+           WHERE e.subject = 'group' AND NOT coalesce(g.readable, false) ORDER BY 1""").fetchall()
+    return {
+        "file": str(path) if path else None,
+        "entries": len(entries),
+        "accepted_findings": accepted,
+        "expired": expired,
+        "unused": unused,
+        "expiring_soon": [{"rule": e.rule, "subject": e.subject_text(), "expires": e.expires.isoformat()}
+                          for e in expiring_soon(entries, run_date)],
+        "groups_not_read": [{"group": group, "reason": reason} for group, reason in unread],
+    }

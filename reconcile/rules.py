@@ -45,13 +45,17 @@ RULE_COLUMNS = (
 FINDINGS_COLUMNS = (
     "run_id", "rule_id", "severity", "subject_type", "entra_object_id", "mattermost_user_id",
     "user_principal_name", "email", "observed", "expected", "predicted_error", "remediation",
+    # issue 13: open | accepted, and the exceptions entry that accepts it (empty when open)
+    "status", "exception_reason", "exception_owner", "exception_expires",
 )
-SUBJECT_TYPES = ("config", "user", "token", "tenant", "saml")
+# "exception": an EXCEPTION_* finding about an entry of the exceptions file itself
+SUBJECT_TYPES = ("config", "user", "token", "tenant", "saml", "exception")
 # Inputs a rule may depend on; the audit marks each available or not for every run.
 KNOWN_INPUTS = (
     "entra_users", "entra_licenses", "entra_groups", "mattermost_users", "mattermost_config",
     "mattermost_license", "ldap", "saml", "saml_metadata", "msal_tokens", "entra_application",
     "entra_service_principals", "entra_grants", "entra_authorization_policy", "intune_policies",
+    "exceptions",  # the exceptions file: read by the EXCEPTION_* rules, after the others (reconcile/exceptions.py)
 )
 _HEADER_RE = re.compile(r"--\s*([a-z_]+)\s*:\s*(.*\S)\s*$")
 
@@ -175,7 +179,9 @@ def run_rules(
         check_columns(con, rule)
         severity = "coalesce(r.severity, $severity)" if rule.severities else "$severity"
         con.execute(
-            f"""INSERT INTO work.findings
+            f"""INSERT INTO work.findings (run_id, rule_id, severity, subject_type, entra_object_id,
+                                           mattermost_user_id, user_principal_name, email, observed, expected,
+                                           predicted_error, remediation)
                 SELECT $run_id, $rule_id, {severity}, r.subject_type, r.entra_object_id,
                        r.mattermost_user_id, r.user_principal_name, r.email, r.observed, r.expected,
                        $predicted_error, coalesce(r.remediation, $remediation)

@@ -11,6 +11,9 @@
 -- about another of their accounts does not make them fail; it counts as a warning for them.
 -- predicted_error is the first error the person would meet, in the order the mobile app and the
 -- server reach them (the rules' "stage"); fix lists every fix, each addressed to its owner.
+-- accepted (issue 13): true only for a will_fail or at_risk person all of whose findings that give
+-- that status (blocking for will_fail, blocking and warning for at_risk, the blocking config and tenant
+-- findings that fail everyone included) are accepted by the exceptions file; the status itself stays.
 CREATE OR REPLACE TABLE readiness AS
 WITH missing AS (
     SELECT string_agg(name, ', ' ORDER BY name) AS names
@@ -45,27 +48,29 @@ subjects AS (
         WHERE a.active AND a.on_selected AND NOT a.targeted
     )
 ),
-user_findings AS (SELECT * FROM findings WHERE subject_type NOT IN ('config', 'tenant')),
+user_findings AS (SELECT * FROM findings WHERE subject_type NOT IN ('config', 'tenant', 'exception')),
 applied AS (  -- equi-joins only: an OR join here would compare every subject with every finding
     -- A blocking server or tenant problem fails everyone (their warnings stay findings): those findings
     -- are subject 0, aggregated once and merged into every subject's row below, rather than repeated
     -- for each of a million subjects.
-    SELECT 0 AS subject_no, f.rule_id, f.predicted_error, f.remediation, f.severity AS effective
+    SELECT 0 AS subject_no, f.rule_id, f.predicted_error, f.remediation, f.severity AS effective,
+           f.status = 'accepted' AS accepted
     FROM findings f
     WHERE subject_type IN ('config', 'tenant') AND severity = 'blocking'
     UNION ALL
     SELECT s.subject_no, f.rule_id, f.predicted_error, f.remediation,
            CASE WHEN f.severity = 'blocking' AND f.mattermost_user_id IS NOT NULL
                      AND f.mattermost_user_id IS DISTINCT FROM s.mattermost_user_id
-                THEN 'warning' ELSE f.severity END
+                THEN 'warning' ELSE f.severity END,
+           f.status = 'accepted'
     FROM subjects s JOIN user_findings f ON f.entra_object_id = s.entra_object_id
     WHERE s.is_person
     UNION ALL
-    SELECT s.subject_no, f.rule_id, f.predicted_error, f.remediation, f.severity
+    SELECT s.subject_no, f.rule_id, f.predicted_error, f.remediation, f.severity, f.status = 'accepted'
     FROM subjects s JOIN user_findings f ON f.mattermost_user_id = s.mattermost_user_id
     WHERE NOT s.is_person
     UNION ALL
-    SELECT s.subject_no, f.rule_id, f.predicted_error, f.remediation, f.severity
+    SELECT s.subject_no, f.rule_id, f.predicted_error, f.remediation, f.severity, f.status = 'accepted'
     FROM subjects s JOIN user_findings f ON f.entra_object_id = s.entra_object_id
     WHERE NOT s.is_person AND f.mattermost_user_id IS NULL
 ),
@@ -78,6 +83,8 @@ per_subject AS (
                FILTER (WHERE m.readiness = 'not_evaluated') AS exempt_fix,
            bool_or(a.effective = 'blocking') AS has_blocking,
            bool_or(a.effective = 'warning') AS has_warning,
+           bool_and(a.accepted) FILTER (WHERE a.effective = 'blocking') AS blocking_accepted,
+           bool_and(a.accepted) FILTER (WHERE a.effective = 'warning') AS warning_accepted,
            min((CASE a.effective WHEN 'blocking' THEN 1 WHEN 'warning' THEN 2 ELSE 3 END, m.stage, a.rule_id))
                AS top_key,
            arg_min(a.predicted_error, (CASE a.effective WHEN 'blocking' THEN 1 WHEN 'warning' THEN 2 ELSE 3 END,
@@ -99,6 +106,8 @@ merged AS (  -- each subject's own findings with everyone's, as if they had been
                 THEN p.exempt_fix ELSE c.exempt_fix END AS exempt_fix,
            coalesce(p.has_blocking, false) OR coalesce(c.has_blocking, false) AS has_blocking,
            coalesce(p.has_warning, false) OR coalesce(c.has_warning, false) AS has_warning,
+           coalesce(p.blocking_accepted, true) AND coalesce(c.blocking_accepted, true) AS blocking_accepted,
+           coalesce(p.warning_accepted, true) AND coalesce(c.warning_accepted, true) AS warning_accepted,
            CASE WHEN p.top_key IS NOT NULL AND (c.top_key IS NULL OR p.top_key <= c.top_key)
                 THEN p.top_error ELSE c.top_error END AS top_error,
            nullif(array_to_string(list_sort(list_distinct(
@@ -131,7 +140,14 @@ SELECT
         WHEN (SELECT names FROM missing) IS NOT NULL
             THEN 'provide the missing export(s): ' || (SELECT names FROM missing)
         WHEN p.has_warning THEN p.fixes
-    END AS fix
+    END AS fix,
+    CASE  -- the same order as status: true when everything that gives the status is accepted
+        WHEN p.exempt THEN false
+        WHEN p.has_blocking THEN p.blocking_accepted
+        WHEN (SELECT names FROM missing) IS NOT NULL THEN false
+        WHEN p.has_warning THEN p.warning_accepted
+        ELSE false
+    END AS accepted
 FROM subjects s
 LEFT JOIN merged p USING (subject_no)
 ORDER BY s.user_principal_name NULLS LAST, s.mattermost_user_id;

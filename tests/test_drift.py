@@ -73,6 +73,8 @@ def _check_counts_match_files(result: AuditResult) -> None:
     assert result.summary["drift"] == {
         "new": sum(r["drift"] == "new" for r in findings),
         "persisting": sum(r["drift"] == "persisting" for r in findings),
+        "accepted": sum(r["drift"] == "accepted" for r in findings),
+        "reopened": sum(r["drift"] == "reopened" for r in findings),
         "resolved": len(resolved),
     }
     assert {r["drift"] for r in resolved} <= {"resolved"}
@@ -86,7 +88,8 @@ def test_three_nights_new_persisting_resolved(tmp_path):
     assert list(rows1[0])[-2:] == ["drift", "first_seen"]
     assert {r["drift"] for r in rows1} == {"new"}, "an empty store: everything is new"
     assert {r["first_seen"] for r in rows1} == {_started(night1)}
-    assert night1.summary["drift"] == {"new": len(rows1), "persisting": 0, "resolved": 0}
+    assert night1.summary["drift"] == {"new": len(rows1), "persisting": 0, "accepted": 0,
+                                       "reopened": 0, "resolved": 0}
     assert night1.summary["changes_since_previous"] is None and night1.summary["previous_run_id"] is None
     assert _rows(tmp_path / "r1" / "resolved.csv") == []
     json_rows = json.loads((tmp_path / "r1" / "findings.json").read_text())
@@ -121,13 +124,14 @@ def test_three_nights_new_persisting_resolved(tmp_path):
     assert {r["drift"] for r in rows3} == {"persisting"}
     assert _by(rows3, "USER_AUTHDATA_IS_EMAIL", STEFAN)["first_seen"] == _started(night2)
     assert _by(rows3, "USER_AUTHDATA_NOT_EXACT", NIA)["first_seen"] == _started(night1)
-    assert night3.summary["drift"] == {"new": 0, "persisting": len(rows3), "resolved": 0}
+    assert night3.summary["drift"] == {"new": 0, "persisting": len(rows3), "accepted": 0,
+                                       "reopened": 0, "resolved": 0}
     assert night3.summary["carried_forward"] == 0
     _check_counts_match_files(night3)
 
     with duckdb.connect(str(store), read_only=True) as con:
-        counts = con.execute("SELECT drift_new, drift_persisting, drift_resolved FROM runs "
-                             "ORDER BY started_at").fetchall()
+        counts = con.execute("SELECT drift_new, drift_persisting, drift_accepted, drift_reopened, drift_resolved "
+                             "FROM runs ORDER BY started_at").fetchall()
         sources = con.execute("SELECT count(DISTINCT run_id), count(*) FILTER (WHERE name = 'ldap' AND rows > 0) "
                               "FROM run_sources").fetchall()
     assert counts == [tuple(n.summary["drift"].values()) for n in (night1, night2, night3)]

@@ -87,7 +87,8 @@ def test_nightly_profile_live_three_nights_then_the_export(tmp_path, slapd, pg_c
 
         code2, second = night()  # nothing changed: the backlog persists and pages no one
         assert code2 == 0, second["findings_by_severity"]
-        assert second["drift"] == {"new": 0, "persisting": first["drift"]["new"], "resolved": 0}
+        assert second["drift"] == {"new": 0, "persisting": first["drift"]["new"], "accepted": 0,
+                                  "reopened": 0, "resolved": 0}
         assert any("$deltatoken" in r.query for r in graph.requests_to("/users/delta")), "incremental delta"
 
         graph.add_user(dict(graph.users[oid(2)], accountEnabled=True, assignedPlans=[]))  # loses her licence

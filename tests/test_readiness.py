@@ -36,7 +36,7 @@ def test_each_status(tmp_path):
 
     assert ready == {"entra_object_id": oid(1), "mattermost_user_id": mm_id(1),
                      "user_principal_name": "user1@contoso.com", "email": "user1@contoso.com",
-                     "status": "ready", "predicted_error": None, "rule_ids": None, "fix": None}
+                     "status": "ready", "predicted_error": None, "rule_ids": None, "fix": None, "accepted": "false"}
 
     assert fails["status"] == "will_fail"
     assert fails["rule_ids"] == "USER_AUTHDATA_IS_EMAIL"
@@ -137,7 +137,8 @@ def test_missing_entra_users_leaves_accounts_not_evaluated(tmp_path):
         "entra_object_id": None, "mattermost_user_id": mm_id(1), "user_principal_name": None,
         "email": "user1@contoso.com", "status": "not_evaluated",
         "predicted_error": "not evaluated: missing input entra_users",
-        "rule_ids": None, "fix": "provide the missing export(s): entra_users"}]
+        "rule_ids": None, "fix": "provide the missing export(s): entra_users",
+        "accepted": "false"}]
 
 
 def test_entra_csv_without_licenses_is_not_ready(tmp_path):

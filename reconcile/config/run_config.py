@@ -108,6 +108,8 @@ class RunConfig:
     history: bool = True
     accept_shrink: bool = False
     shrink_threshold: float = 0.2
+    exceptions: Path | None = None      # the exceptions file (issue 13)
+    allow_long_exceptions: bool = False
     memory_limit: str | None = None
     log_format: str = "text"
     lock_timeout: float = 10.0

@@ -28,12 +28,15 @@ def safe_cell(value: object) -> object:
 # The same escape in SQL, for text columns: a million readiness rows are escaped by DuckDB, not by a
 # Python call per cell (safe_cell stays the rule for values written outside a query).
 _SAFE_SQL = r"CASE WHEN regexp_matches({0}, '^[=+\-@\t\r]') THEN '''' || {0} ELSE {0} END"
+# Booleans as the reports' contract writes them (readiness.csv "accepted"): true / false, not Python's.
+_BOOL_SQL = "CASE WHEN {0} THEN 'true' WHEN NOT {0} THEN 'false' END"
 
 
 def write_query_csv(con: duckdb.DuckDBPyConnection, query: str, columns: Sequence[str], path: Path) -> int:
     """Stream a query's rows to ``path``; returns the row count."""
     types = [row[1] for row in con.execute(f"DESCRIBE {query}").fetchall()]
-    cells = ", ".join(_SAFE_SQL.format(f"#{n}") if kind == "VARCHAR" else f"#{n}"
+    cells = ", ".join(_SAFE_SQL.format(f"#{n}") if kind == "VARCHAR" else
+                      _BOOL_SQL.format(f"#{n}") if kind == "BOOLEAN" else f"#{n}"
                       for n, kind in enumerate(types, 1))
     cursor = con.execute(f"SELECT {cells} FROM ({query})")
     count = 0

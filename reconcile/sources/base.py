@@ -57,6 +57,9 @@ class RunContext:
     input_dir: Path
     targeting: TargetingOptions = field(default_factory=TargetingOptions)
     config: dict | None = None
+    # Groups named by exceptions entries (issue 13): a live source reads their members too, never as
+    # targeting groups; from files they are entra_groups/<id>.json like any other.
+    exception_groups: tuple[str, ...] = ()
 
 
 class Source(Protocol):

@@ -134,6 +134,7 @@ class EntraExport:
             if group_id is None:
                 raise InputError(name, None, "expected the file to be named <group-object-id>.json (a GUID)")
             total += land_group_file(con, group_id, path, name)
+            con.execute("INSERT INTO work.entra_groups_read VALUES ($1, 'export', true, $2)", [group_id, name])
         return InputInfo("entra_groups", True, f"{ENTRA_GROUPS_DIR}/ ({len(files)} groups)", total)
 
 

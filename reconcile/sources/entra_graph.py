@@ -27,7 +27,7 @@ from reconcile.sources.app_registration import (
 )
 from reconcile.sources.base import InputInfo, RunContext, failed_inputs
 from reconcile.sources.entra import land_group_members, land_users, targeting_groups
-from reconcile.sources.graph import DeltaExpired, GraphSource
+from reconcile.sources.graph import DeltaExpired, GraphAuthError, GraphSource
 from reconcile.sources.intune_policies import load_intune_policies
 from reconcile.store import load_rows
 
@@ -46,6 +46,7 @@ class GraphPull:
     store_path: Path | None = None
     source_key: str = ""             # which Graph and tenant the stored delta link belongs to
     mobile_client_ids: tuple[str, ...] = tuple(MOBILE_CLIENT_IDS)  # Mattermost Mobile's appIds
+    exception_groups: tuple[str, ...] = ()  # groups exceptions entries name (never targeting groups)
 
 
 def _guarded(con: duckdb.DuckDBPyConnection, names: tuple[str, ...], tables: tuple[str, ...],
@@ -73,7 +74,9 @@ def load_entra_from_graph(con: duckdb.DuckDBPyConnection, source: GraphSource, p
         lambda: _load_users(con, source))
     infos += _guarded(con, ("entra_users", "entra_licenses"),
                       ("raw_entra_users", "entra_user_raw", "graph_state_pending"), load_users)
-    infos += _guarded(con, ("entra_groups",), ("raw_entra_group_members",), lambda: [_load_groups(con, source)])
+    infos += _guarded(con, ("entra_groups",), ("raw_entra_group_members", "entra_groups_read"),
+                      lambda: [_load_groups(con, source)])
+    _load_exception_groups(con, source, pull.exception_groups)
     if pull.app_id and parse_guid(pull.app_id):
         infos += _guarded(con, ("entra_application", "entra_service_principals", "entra_grants"),
                           ("entra_application", "entra_app_required_access", "entra_app_scopes",
@@ -206,7 +209,26 @@ def _load_groups(con: duckdb.DuckDBPyConnection, source: GraphSource) -> InputIn
     total = 0
     for group in groups:
         total += land_group_members(con, group, source.group_members(group))
+        con.execute("INSERT INTO work.entra_groups_read VALUES ($1, 'targeting', true, NULL)", [group])
     return InputInfo("entra_groups", True, f"{GRAPH}: transitiveMembers of {len(groups)} group(s)", total)
+
+
+def _load_exception_groups(con: duckdb.DuckDBPyConnection, source: GraphSource, groups: tuple[str, ...]) -> None:
+    """The members of the groups exceptions entries name and the targeting did not already read. A
+    group that cannot be read (deleted, no permission) fails neither the source nor the run: the entry
+    covers nothing, and EXCEPTION_UNUSED says why (an exception must never silence by guesswork)."""
+    read = {row[0] for row in con.execute("SELECT group_id FROM work.entra_groups_read WHERE readable").fetchall()}
+    for group in groups:
+        if group in read:
+            continue
+        try:
+            land_group_members(con, group, source.group_members(group))
+        except (SourceError, GraphAuthError) as exc:
+            con.execute("DELETE FROM work.raw_entra_group_members WHERE group_id = $1", [group])
+            con.execute("INSERT INTO work.entra_groups_read VALUES ($1, 'exception', false, $2)",
+                        [group, f"{GRAPH}: {exc}"])
+        else:
+            con.execute("INSERT INTO work.entra_groups_read VALUES ($1, 'exception', true, NULL)", [group])
 
 
 def _load_app_registration(con: duckdb.DuckDBPyConnection, source: GraphSource, app_id: str,
@@ -257,5 +279,6 @@ class EntraGraph:
                          app_id=self.options.app_id or intune.get("ClientId") or None,
                          incremental=self.options.incremental, full_pull=self.options.full_pull,
                          store_path=self.options.store_path,
-                         mobile_client_ids=tuple(ctx.targeting.all_mobile_client_ids()), source_key=self.source_key)
+                         mobile_client_ids=tuple(ctx.targeting.all_mobile_client_ids()), source_key=self.source_key,
+                         exception_groups=ctx.exception_groups)
         return load_entra_from_graph(con, self.source, pull)

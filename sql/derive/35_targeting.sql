@@ -3,7 +3,8 @@
 --   2 the Intune iOS App Protection Policies of the deployed Mattermost bundle ids: their
 --     groupAssignmentTarget groups included, exclusionGroupAssignmentTarget groups excluded
 --     (exclusion wins, as in Intune), allLicensedUsersAssignmentTarget = every Intune-licensed user;
---   3 every group exported under entra_groups/ (include);
+--   3 every group exported under entra_groups/ (include); a group pulled from Graph only because an
+--     exceptions entry names it is never a targeting group (an exception changes no outcome);
 --   4 nothing: every enabled Member user (40_targeted.sql).
 CREATE OR REPLACE TABLE targeting AS
 WITH policies_read AS (
@@ -28,4 +29,5 @@ SELECT * FROM from_policies
 WHERE NOT EXISTS (SELECT 1 FROM intune_group_override)
 UNION ALL
 SELECT DISTINCT group_id, 'include', 'exported groups' FROM entra_group_members
-WHERE NOT EXISTS (SELECT 1 FROM intune_group_override) AND NOT (SELECT yes FROM policies_read);
+WHERE group_id NOT IN (SELECT group_id FROM entra_groups_read WHERE purpose = 'exception')
+  AND NOT EXISTS (SELECT 1 FROM intune_group_override) AND NOT (SELECT yes FROM policies_read);

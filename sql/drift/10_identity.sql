@@ -30,6 +30,8 @@ CREATE OR REPLACE MACRO finding_identity(rule_id, subject_type, entra_object_id,
 --   ldap -> entra_users: an entry is tied to its person by objectId, UPN or mail (20_ldap_links.sql);
 --   saml -> entra_users, msal_tokens -> entra_users, mattermost_users: whom a capture or a token is
 --       about (60_saml.sql, 70_tokens.sql), which gives the finding its ids.
+--   exceptions -> every input: EXCEPTION_UNUSED reads what every other rule found (it is only judged
+--       in a complete run, so a partial run must carry its findings forward, not resolve them).
 -- Followed transitively: a token finding reads the LDAP export, through the account it names.
 CREATE OR REPLACE TABLE drift_feeds AS
 SELECT * FROM (VALUES
@@ -37,7 +39,12 @@ SELECT * FROM (VALUES
     ('entra_users', 'entra_groups'), ('entra_users', 'intune_policies'), ('entra_users', 'entra_licenses'),
     ('ldap', 'entra_users'),
     ('saml', 'entra_users'),
-    ('msal_tokens', 'entra_users'), ('msal_tokens', 'mattermost_users')
+    ('msal_tokens', 'entra_users'), ('msal_tokens', 'mattermost_users'),
+    ('exceptions', 'entra_users'), ('exceptions', 'entra_licenses'), ('exceptions', 'entra_groups'),
+    ('exceptions', 'mattermost_users'), ('exceptions', 'mattermost_config'), ('exceptions', 'mattermost_license'),
+    ('exceptions', 'ldap'), ('exceptions', 'saml'), ('exceptions', 'saml_metadata'), ('exceptions', 'msal_tokens'),
+    ('exceptions', 'entra_application'), ('exceptions', 'entra_service_principals'), ('exceptions', 'entra_grants'),
+    ('exceptions', 'entra_authorization_policy'), ('exceptions', 'intune_policies')
 ) AS feeds(reads, also_reads);
 
 -- Every input each rule can read: its depends_on and what they draw on.

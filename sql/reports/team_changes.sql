@@ -5,11 +5,14 @@
 -- change, from the rule headers), for the team in the variable report_owner. Only blocking and warning findings: info findings ask for no change.
 -- Findings of several rules that ask for the same change of the same account (auth_data bound by
 -- email, and the SAML capture that shows it) share a row; their rule ids are listed together.
+-- Accepted findings (issue 13) ask for no change until their exception expires: left out (a stored
+-- run from before exceptions has no accepted findings: status NULL reads open).
 WITH owned AS (
     SELECT f.*, coalesce(r.change, f.rule_id) AS change, CASE f.severity WHEN 'blocking' THEN 1 ELSE 2 END AS rank
     FROM report_findings f
     LEFT JOIN report_rules r USING (rule_id)
     WHERE f.severity IN ('blocking', 'warning')
+      AND coalesce(f.status, 'open') = 'open'
       -- a rule no longer in sql/rules (a stored run's retired rule) falls to the default owner
       AND coalesce(r.owner, 'mattermost_admin') = getvariable('report_owner')
 )

@@ -33,6 +33,17 @@ CREATE TABLE entra_group_members (
     source_ref     VARCHAR
 );
 
+-- Every group whose members a source tried to read, and why: 'export' (a file in entra_groups/),
+-- 'targeting' (a policy or --intune-group group pulled from Graph), 'exception' (pulled only because
+-- an exceptions entry names it: never a targeting group). An exception group that is not here, or is
+-- here unreadable, covers nothing (sql/exceptions/10_cover.sql) and EXCEPTION_UNUSED says why.
+CREATE TABLE entra_groups_read (
+    group_id VARCHAR NOT NULL,
+    purpose  VARCHAR NOT NULL,
+    readable BOOLEAN NOT NULL,
+    note     VARCHAR
+);
+
 CREATE TABLE mm_users (
     id                 VARCHAR NOT NULL,
     username           VARCHAR,
@@ -280,7 +291,37 @@ CREATE TABLE findings (
     observed            VARCHAR,
     expected            VARCHAR,
     predicted_error     VARCHAR,
-    remediation         VARCHAR
+    remediation         VARCHAR,
+    status              VARCHAR NOT NULL DEFAULT 'open',  -- open | accepted (sql/exceptions/10_cover.sql)
+    exception_reason    VARCHAR,
+    exception_owner     VARCHAR,
+    exception_expires   DATE
+);
+
+-- The run's exceptions file, as validated by reconcile/exceptions.py (value in normal form: GUIDs
+-- lowercase hyphenated, UPNs and Mattermost ids lowercase; NULL for subject = config).
+CREATE TABLE exception_entries (
+    position  INTEGER PRIMARY KEY,   -- the n-th [[exception]]
+    line      INTEGER,               -- the line of its header
+    rule_id   VARCHAR NOT NULL,
+    subject   VARCHAR NOT NULL,      -- entra_object_id | mattermost_user_id | user_principal_name | group | config
+    value     VARCHAR,
+    reason    VARCHAR NOT NULL,
+    owner     VARCHAR NOT NULL,
+    expires   DATE NOT NULL,         -- valid through that day (UTC)
+    expired   BOOLEAN NOT NULL,      -- the run's date is after expires
+    file      VARCHAR NOT NULL
+);
+
+-- Which live entry covers which finding (rowid of findings), and how many findings each entry covers:
+-- filled by sql/exceptions/10_cover.sql; empty until the exceptions are applied.
+CREATE TABLE exception_cover (finding_row BIGINT NOT NULL, position INTEGER NOT NULL);
+CREATE TABLE exception_use (position INTEGER NOT NULL, findings BIGINT NOT NULL);
+
+-- Whether each rule of the first pass ran (EXCEPTION_UNUSED only judges entries whose rule ran).
+CREATE TABLE rule_runs (
+    rule_id VARCHAR PRIMARY KEY,
+    status  VARCHAR NOT NULL         -- ran | skipped
 );
 
 -- Every rule of the run and how its findings weigh on a person's readiness.
