@@ -109,11 +109,12 @@ _OPTION_HELP = {
                               ".pgpass file.",
 }
 _PATH_OPTIONS = {"input_dir": click.Path(exists=True, file_okay=False, path_type=Path),
-                 "store": click.Path(dir_okay=False, path_type=Path)}
+                 "store": click.Path(dir_okay=False, path_type=Path),
+                 "exceptions": click.Path(dir_okay=False, path_type=Path)}
 _METAVARS = {"targeting.intune_groups": "GROUP_ID", "targeting.mobile_client_ids": "APP_ID",
              "sources.entra.app_id": "APP_ID", "sources.ldap.url": "URL", "sources.ldap.base_dn": "DN",
              "sources.ldap.filter": "FILTER", "sources.mattermost.url": "URL", "sources.mattermost.dsn": "DSN",
-             "memory_limit": "SIZE", "output_dir": "DIR"}
+             "memory_limit": "SIZE", "output_dir": "DIR", "exceptions": "FILE"}
 
 
 def _param(key: str) -> str:
