@@ -224,8 +224,10 @@ def report_query(table: str, history: bool, order: str, schema: str | None = "wo
     """The query and header of findings.csv (and resolved.csv): first_seen as ISO 8601 UTC. ``schema``
     None reads ``table`` as named (``reconcile export`` reads a view over a stored run)."""
     table = f"{schema}.{table}" if schema else table
+    # dates as text, the same in every format: findings.json cannot hold a DATE, the CSV wrote it ISO anyway
+    columns = ", ".join("strftime(exception_expires, '%Y-%m-%d') AS exception_expires" if c == "exception_expires"
+                        else c for c in FINDINGS_COLUMNS)
     if not history:
-        return f"SELECT {', '.join(FINDINGS_COLUMNS)} FROM {table} {order}", FINDINGS_COLUMNS
+        return f"SELECT {columns} FROM {table} {order}", FINDINGS_COLUMNS
     first_seen = "strftime(timezone('UTC', first_seen), '%Y-%m-%dT%H:%M:%SZ') AS first_seen"
-    return (f"SELECT {', '.join(FINDINGS_COLUMNS)}, drift, {first_seen} FROM {table} {order}",
-            REPORT_COLUMNS)
+    return f"SELECT {columns}, drift, {first_seen} FROM {table} {order}", REPORT_COLUMNS
