@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import struct
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,29 @@ def test_report_without_history_has_no_drift(tmp_path):
     # the misconfigured tenant's config findings are shown as failed checks, with their fix
     config = html.split("Configuration and tenant checks")[1].split("</table>")[0]
     assert "MM_LICENSE_NOT_ADVANCED" in config and "class='blocking'" in config
+
+
+def test_accepted_findings_have_their_own_section_with_reason_owner_and_expiry(tmp_path):
+    soon = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    exceptions = tmp_path / "exceptions.toml"
+    exceptions.write_text(f'[[exception]]\nrule = "USER_INTUNE_UNLICENSED"\nentra_object_id = "{LEE}"\n'
+                          f'reason = "shared <b>mailbox</b>"\nowner = "it-identity@contoso.com"\nexpires = {soon}\n',
+                          encoding="utf-8")
+    run_audit(sample_dir(), tmp_path / "out", tmp_path / "store.duckdb", exceptions_file=exceptions)
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    section = html.split("<h2 id='exceptions'>Accepted exceptions</h2>")[1].split("<h2")[0]
+    assert "1</b> findings accepted" in section
+    expiring = section.split("Expiring within 14 days")[1].split("</table>")[0]
+    assert f"entra_object_id={LEE}" in expiring and soon in expiring
+    accepted = section.split("</table>")[1]
+    assert "Lee.Chen@contoso.com" in accepted and "shared &lt;b&gt;mailbox&lt;/b&gt;" in accepted
+    assert "it-identity@contoso.com" in accepted and soon in accepted
+    # the rule's own table lists only the open findings and points to the section
+    rule = html.split("<h3 id='USER_INTUNE_UNLICENSED'>")[1].split("<h3")[0]
+    assert "Lee.Chen@contoso.com" not in rule and "Kai.Vargas@contoso.com" in rule
+    assert "1 accepted: listed under" in rule
+    # near miss: without a file the section says nothing is accepted
+    run_audit(sample_dir(), tmp_path / "plain", None)
+    plain = (tmp_path / "plain" / "report.html").read_text(encoding="utf-8")
+    assert "No exceptions file: nothing is accepted." in plain
+    assert "Lee.Chen@contoso.com" in plain.split("<h3 id='USER_INTUNE_UNLICENSED'>")[1].split("<h3")[0]

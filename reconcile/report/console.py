@@ -43,8 +43,24 @@ def print_summary(result: AuditResult, console: Console) -> None:
     drift = result.summary.get("drift")
     if drift is not None and result.summary.get("previous_run_id"):
         console.print(f"since run {result.summary['previous_run_id']}: {drift['new']:,} new finding(s), "
-                      f"{drift['persisting']:,} persisting, {drift['resolved']:,} resolved (resolved.csv)")
+                      f"{drift['persisting']:,} persisting, {drift.get('accepted', 0):,} newly accepted, "
+                      f"{drift.get('reopened', 0):,} reopened, {drift['resolved']:,} resolved (resolved.csv)")
+    _print_exceptions(result.summary.get("exceptions") or {}, console)
     written = sorted(p.name for p in (result.output_dir / "runs" / result.run_id).iterdir()) \
         if (result.output_dir / "runs" / result.run_id).is_dir() else []
     console.print(f"reports in {result.output_dir}: {', '.join(written)} (the set of run {result.run_id}, "
                   f"kept in runs/{result.run_id}/)")
+
+
+def _print_exceptions(info: dict, console: Console) -> None:
+    """One line on the exceptions file, and every entry that runs out within 14 days: the person who
+    renews it reads this summary, not the TOML file."""
+    if not info.get("file"):
+        return
+    expired = f"[yellow]{info['expired']:,} expired[/]" if info["expired"] else "0 expired"
+    console.print(f"exceptions: {info['entries']:,} entries, {info['accepted_findings']:,} finding(s) accepted "
+                  f"(not counted for the exit code), {expired}, {info['unused']:,} unused")
+    for entry in info.get("expiring_soon", []):
+        console.print(f"  expires {entry['expires']}: {entry['rule']} {entry['subject']}")
+    for group in info.get("groups_not_read", []):
+        console.print(f"  [yellow]group {group['group']} not read[/] ({group['reason']}): its entries cover nobody")

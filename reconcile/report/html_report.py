@@ -24,6 +24,7 @@ from reconcile.rules import load_rules
 ROWS_PER_RULE = 50
 HISTORY_RUNS = 30
 DRIFT_ROWS = 200
+ACCEPTED_ROWS = 500
 STATUSES = ("will_fail", "at_risk", "ready", "not_evaluated")
 _COLOURS = {"will_fail": "#c62828", "at_risk": "#ef8f00", "ready": "#2e7d32", "not_evaluated": "#9e9e9e"}
 _BAD = ("will_fail", "at_risk")
@@ -80,6 +81,7 @@ def write_html(con: duckdb.DuckDBPyConnection, summary: dict, path: Path) -> Non
     parts += _drift(con, summary, store)
     parts += _rule_sections(con, summary, rules)
     parts += _config_checks(con, summary, rules)
+    parts += _exceptions(con, summary)
     parts += _sources(summary)
     parts += _skipped(summary)
     parts += _all_rules(summary, rules)
@@ -176,7 +178,9 @@ def _drift(con: duckdb.DuckDBPyConnection, summary: dict, store: bool) -> list[s
     drift = summary.get("drift")
     if isinstance(drift, dict):
         out.append(f"<p>Findings: <b>{_num(drift.get('new'))}</b> new, <b>{_num(drift.get('persisting'))}</b> "
-                   f"persisting, <b>{_num(drift.get('resolved'))}</b> resolved.</p>")
+                   f"persisting, <b>{_num(drift.get('accepted', 0))}</b> newly accepted, "
+                   f"<b>{_num(drift.get('reopened', 0))}</b> reopened (exception expired or removed), "
+                   f"<b>{_num(drift.get('resolved'))}</b> resolved.</p>")
     elif summary.get("changes_since_previous"):
         changes = summary["changes_since_previous"]
         out.append(f"<p>Findings: <b>{_num(changes.get('new'))}</b> new, <b>{_num(changes.get('resolved'))}</b> "
@@ -242,9 +246,11 @@ def _rule_sections(con: duckdb.DuckDBPyConnection, summary: dict, rules: dict) -
         if rule["status"] != "ran" or not rule["findings"] or _is_config_check(rule["rule_id"], rules):
             continue
         shown += 1
+        accepted = con.execute("SELECT count(*) FROM work.findings WHERE rule_id = $1 AND status = 'accepted'",
+                               [rule["rule_id"]]).fetchall()[0][0]
         rows = con.execute(
             """SELECT user_principal_name, email, mattermost_user_id, observed, expected, remediation
-               FROM work.findings WHERE rule_id = $rule
+               FROM work.findings WHERE rule_id = $rule AND status = 'open'
                ORDER BY user_principal_name NULLS FIRST, mattermost_user_id NULLS FIRST, observed
                LIMIT $limit""", {"rule": rule["rule_id"], "limit": ROWS_PER_RULE}).fetchall()
         known = rules.get(rule["rule_id"])
@@ -254,13 +260,16 @@ def _rule_sections(con: duckdb.DuckDBPyConnection, summary: dict, rules: dict) -
                    f"{_num(rule['findings'])}</h3><p>{escape(rule['title'])}</p>")
         if fix:
             out.append(f"<p><b>Fix:</b> {escape(fix)}</p>")
+        if accepted:
+            out.append(f"<p class='muted'>{accepted:,} accepted: listed under "
+                       "<a href='#exceptions'>Accepted exceptions</a>.</p>")
         out.append("<table><tr><th>UPN</th><th>email</th><th>Mattermost user id</th><th>observed</th>"
                    "<th>expected</th><th>fix for this row</th></tr>")
         out.extend("<tr>" + "".join(f"<td class='wrap'>{_cell(v if n < 5 or v != fix else '')}</td>"
                                     for n, v in enumerate(row)) + "</tr>" for row in rows)
         out.append("</table>")
-        if rule["findings"] > len(rows):
-            out.append(f"<p class='muted'>{rule['findings'] - len(rows):,} more in findings.csv</p>")
+        if rule["findings"] - accepted > len(rows):
+            out.append(f"<p class='muted'>{rule['findings'] - accepted - len(rows):,} more in findings.csv</p>")
     if not shown:
         out.append("<p>No findings about people.</p>")
     return out
@@ -280,13 +289,53 @@ def _config_checks(con: duckdb.DuckDBPyConnection, summary: dict, rules: dict) -
         if not rule["findings"]:
             out.append(f"<tr>{name}<td class='pass'>pass</td><td></td><td></td><td></td></tr>")
             continue
-        rows = con.execute("SELECT severity, observed, expected, remediation FROM work.findings WHERE rule_id = $1 "
-                           "ORDER BY observed LIMIT $2", [rule["rule_id"], ROWS_PER_RULE]).fetchall()
-        for severity, observed, expected, remediation in rows:
-            out.append(f"<tr>{name}<td class='{escape(severity)}'>{escape(severity)}</td>"
+        rows = con.execute("SELECT severity, status, observed, expected, remediation FROM work.findings "
+                           "WHERE rule_id = $1 ORDER BY observed LIMIT $2", [rule["rule_id"], ROWS_PER_RULE]).fetchall()
+        for severity, status, observed, expected, remediation in rows:
+            verdict = escape(severity) if status == "open" else f"{escape(severity)}, accepted"
+            out.append(f"<tr>{name}<td class='{escape(severity)}'>{verdict}</td>"
                        f"<td class='wrap'>{_cell(observed)}</td><td class='wrap'>{_cell(expected)}</td>"
                        f"<td class='wrap'>{_cell(remediation)}</td></tr>")
     out.append("</table>")
+    return out
+
+
+def _exceptions(con: duckdb.DuckDBPyConnection, summary: dict) -> list[str]:
+    """The findings a person decided to live with, with who decided, why and until when: accepted
+    findings are left out of the rule tables above, so this is where a reader sees them."""
+    out = ["<h2 id='exceptions'>Accepted exceptions</h2>"]
+    info = summary.get("exceptions") or {}
+    if not info.get("file"):
+        return [*out, "<p class='muted'>No exceptions file: nothing is accepted.</p>"]
+    out.append(f"<p>{_num(info.get('entries', 0))} entries in <code>{escape(info['file'])}</code>: "
+               f"<b>{_num(info.get('accepted_findings', 0))}</b> findings accepted, "
+               f"<span class='warning'>{_num(info.get('expired', 0))} expired</span>, "
+               f"{_num(info.get('unused', 0))} unused (see EXCEPTION_EXPIRED and EXCEPTION_UNUSED).</p>")
+    if info.get("expiring_soon"):
+        out.append("<h3>Expiring within 14 days</h3><table><tr><th>rule</th><th>subject</th><th>expires</th></tr>")
+        out.extend(f"<tr><td>{escape(e['rule'])}</td><td>{escape(e['subject'])}</td><td>{escape(e['expires'])}</td>"
+                   "</tr>" for e in info["expiring_soon"])
+        out.append("</table>")
+    for group in info.get("groups_not_read", []):
+        out.append(f"<p class='warning'>Group {escape(group['group'])} could not be read ({escape(group['reason'])}): "
+                   "its entries cover nobody.</p>")
+    rows = con.execute(
+        """SELECT rule_id, severity, coalesce(user_principal_name, email, mattermost_user_id, subject_type), observed,
+                  exception_reason, exception_owner, strftime(exception_expires, '%Y-%m-%d')
+           FROM work.findings WHERE status = 'accepted'
+           ORDER BY exception_expires, rule_id, user_principal_name NULLS FIRST, mattermost_user_id NULLS FIRST
+           LIMIT $1""", [ACCEPTED_ROWS]).fetchall()
+    if not rows:
+        return [*out, "<p>No finding is accepted in this run.</p>"]
+    out.append("<table><tr><th>rule</th><th>severity</th><th>subject</th><th>observed</th><th>reason</th>"
+               "<th>owner</th><th>expires</th></tr>")
+    out.extend(f"<tr><td>{escape(r[0])}</td><td class='{escape(r[1])}'>{escape(r[1])}</td><td>{_cell(r[2])}</td>"
+               f"<td class='wrap'>{_cell(r[3])}</td><td class='wrap'>{_cell(r[4])}</td><td>{_cell(r[5])}</td>"
+               f"<td>{_cell(r[6])}</td></tr>" for r in rows)
+    out.append("</table>")
+    accepted = info.get("accepted_findings", 0)
+    if accepted > len(rows):
+        out.append(f"<p class='muted'>{accepted - len(rows):,} more in findings.csv (status accepted).</p>")
     return out
 
 

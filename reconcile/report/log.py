@@ -87,6 +87,7 @@ def summary_fields(summary: dict) -> dict:
         "rows": {i["name"]: i["rows"] for i in summary["inputs"] if i["available"] or i["failed"]},
         "failed_sources": [i["name"] for i in summary["failed_inputs"]],
         "findings": summary["findings_by_severity"],
+        "accepted": (summary.get("exceptions") or {}).get("accepted_findings", 0),
         "new": drift.get("new", changes.get("new")),
         "persisting": drift.get("persisting"),
         "resolved": drift.get("resolved", changes.get("resolved")),
@@ -104,5 +105,6 @@ def summary_text(fields: dict) -> str:
     counts = fields["findings"]
     return (f"run {fields['run_id']} {fields['status']} exit={fields['exit_code']} rows: {rows or 'none'}{failed}; "
             f"findings blocking={counts.get('blocking', 0)} warning={counts.get('warning', 0)} "
-            f"info={counts.get('info', 0)}, new={n(fields['new'])} persisting={n(fields['persisting'])} "
+            f"info={counts.get('info', 0)} accepted={fields['accepted']}, "
+            f"new={n(fields['new'])} persisting={n(fields['persisting'])} "
             f"resolved={n(fields['resolved'])}; {fields['duration_seconds']} s")
