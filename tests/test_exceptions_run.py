@@ -117,6 +117,9 @@ def test_an_accepted_finding_stays_in_the_reports_with_its_reason_owner_and_expi
                            "expires": soon.isoformat()}],
         "groups_not_read": []}
     assert result.exit_code == ExitCode.FINDINGS, "the other blocking findings still fail the run"
+    # the directory team's work list holds what is still to do, not what was decided against
+    team = {r["entra_object_id"] for r in _rows(result.output_dir / "directory_team.csv")}
+    assert UMA in team and LEE not in team and KAI not in team
 
 
 def _entries_for_every_blocking_finding(findings: list[dict], expires: date) -> list[str]:
