@@ -354,6 +354,12 @@ class Tenant:
         self.client_id = self.guid()
         self.group_ids = (self.guid(), self.guid())
         self.previous_object_id: str | None = None
+        # The ambiguous link (USER_LINK_AMBIGUOUS): the first account bound by an otherMails alias has that
+        # alias put on the otherMails of the next ready person whose objectId sorts after its owner's (an
+        # address kept by two people after a rename). Decided without drawing from rng, so every other
+        # planted case, and every file of an earlier seed, stays as it was. (alias, owner, truth row index)
+        self.alias_to_share: tuple[str, str, int | None] | None = None
+        self.ambiguous = 0
 
     # identifiers
     def guid(self) -> str:
@@ -550,6 +556,8 @@ class Tenant:
             plans = self.assigned_plans(O365_E3 + EMS_E3)
             if kind == "ready" and rng.random() < 0.05:  # moved from EMS E3 to M365 E3: old plan Deleted
                 plans += self.assigned_plans((PLAN_INTUNE,), {PLAN_INTUNE[0]: "Deleted"})
+        if kind == "ready" and self.alias_to_share and not self.ambiguous and p.object_id > self.alias_to_share[1]:
+            self._share_alias(p)
         self.entra.add(self.entra_json(p, plans))
 
         # policy groups: every enabled member except the deliberately untargeted; disabled people
@@ -570,11 +578,27 @@ class Tenant:
             self.ldap_entry(p, aad)
 
         self.previous_object_id = p.object_id
+        if kind == "authdata_email" and variant == "other_mail" and self.alias_to_share is None:
+            self.alias_to_share = (p.other_mails[0], p.object_id,
+                                   len(self.truth_rows) if self.truth_rows is not None else None)
         plant = PLANT_BY_KIND.get(kind)
         if plant is None or plant.row or (kind == "guest" and variant == "with_account"):
             self.readiness_rows[plant.findings[0][0] if plant and plant.findings else ""] += 1
         if self.truth_rows is not None:
             self.truth_rows.append((kind, variant, p.object_id, " ".join(mm_ids)))
+
+    def _share_alias(self, p: Person) -> None:
+        """Give ``p`` (a ready person) the alias an earlier account is bound by: that account's link is now
+        ambiguous, so its USER_AUTHDATA_IS_EMAIL becomes USER_LINK_AMBIGUOUS (warning, no auth_data verdict)."""
+        assert self.alias_to_share is not None
+        alias, _owner, truth_row = self.alias_to_share
+        p.other_mails.append(alias)
+        self.ambiguous = 1
+        self.readiness_rows["USER_AUTHDATA_IS_EMAIL"] -= 1
+        self.readiness_rows["USER_LINK_AMBIGUOUS"] += 1
+        if self.truth_rows is not None and truth_row is not None:
+            _kind, variant, object_id, accounts = self.truth_rows[truth_row]
+            self.truth_rows[truth_row] = ("link_ambiguous", variant, object_id, accounts)
 
     def _mm_accounts(self, kind: str, variant: str, p: Person) -> list[str]:
         """The person's Mattermost accounts; returns their ids."""
@@ -719,6 +743,9 @@ class Tenant:
             n = extras[plant.kind] if plant in EXTRAS else counts[plant.kind]
             for rule, per_case in plant.findings:
                 expected[rule] += n * per_case
+        if self.ambiguous:  # one account bound by email became ambiguous (_share_alias)
+            expected["USER_AUTHDATA_IS_EMAIL"] -= self.ambiguous
+            expected["USER_LINK_AMBIGUOUS"] += self.ambiguous
         return {
             "users": self.users,
             "rows": {"entra_users": self.entra.count, "mattermost_users": self.mm.count,

@@ -119,6 +119,7 @@ def run_audit(
     shrink_threshold: float = drift.DEFAULT_SHRINK_THRESHOLD,
     exceptions_file: Path | None = None,
     allow_long_exceptions: bool = False,
+    inspect: Callable[[duckdb.DuckDBPyConnection, AuditResult], None] | None = None,
 ) -> AuditResult:
     """Audit one export directory; raises InputError (nothing written) on malformed input.
 
@@ -153,7 +154,7 @@ def run_audit(
     if not 0 <= shrink_threshold < 1:
         raise ValueError(f"shrink_threshold must be at least 0 and below 1, not {shrink_threshold!r}")
     drift_options = _DriftOptions(history, fail_on_new_only, accept_shrink, shrink_threshold,
-                                  exceptions_file, allow_long_exceptions)
+                                  exceptions_file, allow_long_exceptions, inspect)
     say = progress or (lambda _message: None)
     store_path = store_path or output_dir / "reconcile.duckdb"
     try:
@@ -170,7 +171,8 @@ def run_audit(
 
 def run_configured(config: RunConfig, progress: Callable[[str], None] | None = None,
                    graph_progress: PageProgress | None = None,
-                   environ: Mapping[str, str] | None = None) -> AuditResult:
+                   environ: Mapping[str, str] | None = None,
+                   inspect: Callable[[duckdb.DuckDBPyConnection, AuditResult], None] | None = None) -> AuditResult:
     """Run the audit a :class:`RunConfig` describes: the library's entry point for ``reconcile run``.
 
     The sources are built here from the configuration (reconcile.sources.registry), so the CLI, a
@@ -191,7 +193,8 @@ def run_configured(config: RunConfig, progress: Callable[[str], None] | None = N
                          retention_days=config.retention_days, lock_timeout=config.lock_timeout,
                          history=config.history, fail_on_new_only=config.fail_on_new_only,
                          accept_shrink=config.accept_shrink, shrink_threshold=config.shrink_threshold,
-                         exceptions_file=config.exceptions, allow_long_exceptions=config.allow_long_exceptions)
+                         exceptions_file=config.exceptions, allow_long_exceptions=config.allow_long_exceptions,
+                         inspect=inspect)
 
 
 def probe_configured(config: RunConfig, environ: Mapping[str, str] | None = None,
@@ -214,6 +217,8 @@ class _DriftOptions:
     shrink_threshold: float
     exceptions_file: Path | None = None
     allow_long_exceptions: bool = False
+    # called with the finished run's workspace before it closes (reconcile remediate plan reads it)
+    inspect: Callable[[duckdb.DuckDBPyConnection, AuditResult], None] | None = None
 
 
 def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep_snapshots: int,
@@ -292,6 +297,8 @@ def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep
             raise ReportsNotWritten(
                 f"run {run_id} is stored in {store_path}, but its reports could not be written to {output_dir} "
                 f"({exc}); the previous report set, if any, is still the current one") from exc
+        if opts.inspect is not None:
+            opts.inspect(con, result)
     return result
 
 

@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import click
 import duckdb
@@ -21,12 +22,14 @@ from rich.console import Console
 from rich.text import Text
 
 from reconcile import __version__
-from reconcile.audit import probe_configured, run_configured
+from reconcile.audit import AuditResult, probe_configured, run_configured
 from reconcile.config import SETTINGS, ConfigError, Resolved, RunConfig, Secret, dsn_has_password, resolve
 from reconcile.errors import ExitCode, ReconcileError, ReportsNotWritten
 from reconcile.paths import SAMPLES, sample_dir
 from reconcile.report.log import RunLog
 from reconcile.rules import OWNERS, RuleFileError, load_rules, rule_notes
+
+_T = TypeVar("_T")
 
 
 def quiet_option(func: Callable) -> Callable:
@@ -235,9 +238,28 @@ def run_command(ctx: click.Context, job_file: Path, quiet: bool, verbose: bool, 
 
 def _execute(ctx: click.Context, config: RunConfig, quiet: bool, verbose: bool) -> None:
     log = RunLog(config.log_format, quiet)
-    try:
+
+    def run() -> AuditResult:
         with _graph_progress(log.console if log.show_progress and config.entra.read == "graph" else None) as bar:
-            result = run_configured(config, log.progress, bar)
+            return run_configured(config, log.progress, bar)
+
+    result = _guarded(ctx, log, verbose, run)
+    for info in result.inputs:  # a partial run says why on stderr, even with --quiet: it is not a clean result
+        if info.failed:
+            log.warning(f"source failed: {info.name}: {info.note}")
+    if not quiet and config.log_format == "text":
+        from reconcile.report.console import print_summary
+
+        print_summary(result, Console())
+    log.run_summary(result.summary)
+    ctx.exit(result.exit_code)
+
+
+def _guarded(ctx: click.Context, log: RunLog, verbose: bool, call: Callable[[], _T]) -> _T:
+    """Run an audit-shaped call; every way it can fail is a message and its exit code, never a traceback
+    with exit 1 (which a scheduler reads as "findings")."""
+    try:
+        return call()
     except ReconcileError as exc:
         log.error(str(exc), nothing_written=not isinstance(exc, ReportsNotWritten))
         ctx.exit(exc.exit_code)
@@ -250,15 +272,7 @@ def _execute(ctx: click.Context, config: RunConfig, quiet: bool, verbose: bool) 
     except Exception as exc:  # a bug: never exit 1 ("findings"), which a scheduler reads as a good run
         log.internal_error(exc, verbose)
         ctx.exit(ExitCode.INTERNAL_ERROR)
-    for info in result.inputs:  # a partial run says why on stderr, even with --quiet: it is not a clean result
-        if info.failed:
-            log.warning(f"source failed: {info.name}: {info.note}")
-    if not quiet and config.log_format == "text":
-        from reconcile.report.console import print_summary
-
-        print_summary(result, Console())
-    log.run_summary(result.summary)
-    ctx.exit(result.exit_code)
+    raise AssertionError("unreachable: ctx.exit raises")
 
 
 @contextlib.contextmanager
@@ -560,3 +574,47 @@ def _print_rules() -> None:
     for rule in load_rules():
         table.add_row(rule.rule_id, rule.severity_label, ", ".join(rule.depends_on), rule.title)
     console.print(table)
+
+
+@main.group("remediate")
+def remediate_group() -> None:
+    """Fix what the audit found: a plan to review, applied through the Mattermost API, with undo."""
+
+
+@remediate_group.command("plan", epilog="""\b
+Exit codes:
+  0  the plan is written (even when it holds no change)
+  2  usage error (bad options)
+  3  input or extraction error: no plan written
+  4  a source failed: no plan is made from a partial audit
+  5  internal error (a bug); -v shows the traceback
+""")
+@click.option("--plan", "plan_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              metavar="PLAN.json",
+              help="Where to write the plan; PLAN.csv, for the people who review it, goes beside it.")
+@click.option("--include-email-links", is_flag=True,
+              help="Also plan accounts whose only link to their person is the account's own email field.")
+@job_option(required=False)
+@run_options
+@quiet_option
+@verbose_option
+@click.pass_context
+def remediate_plan_command(ctx: click.Context, plan_path: Path, include_email_links: bool, job_file: Path | None,
+                           quiet: bool, verbose: bool, **_options: object) -> None:
+    """Audit the sources as `audit` does and write the plan: the auth_data changes it may make by itself,
+    and every other fix as a manual step for its owner. Changes nothing anywhere: no store, no reports."""
+    from reconcile.remediate.plan import make_plan
+
+    config = resolve_run(ctx, job_file).config
+    log = RunLog(config.log_format, quiet)
+    plan, result = _guarded(ctx, log, verbose, lambda: make_plan(config, plan_path, include_email_links))
+    from reconcile.remediate.plan_file import csv_path_for
+
+    if not quiet:
+        click.echo(f"plan {plan_path} (run {result.run_id}, {plan.auth_service or 'no'} auth service): "
+                   f"{len(plan.changes)} change(s) the plan may apply, {len(plan.manual)} manual step(s); "
+                   f"review {csv_path_for(plan_path)}, then `reconcile remediate apply {plan_path} "
+                   "--mattermost-url URL` (a dry run)")
+        for note in plan.notes:
+            click.echo(f"  {note}")
+    ctx.exit(ExitCode.CLEAN)

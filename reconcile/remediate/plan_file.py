@@ -94,7 +94,16 @@ def journal_path_for(plan_path: Path) -> Path:
 
 
 def write_plan(plan: Plan, path: Path) -> Path:
-    """Write PLAN.json and PLAN.csv (owner-only, each atomically); returns the CSV's path."""
+    """Write PLAN.json and PLAN.csv (owner-only, each atomically); returns the CSV's path. A directory
+    that cannot be made or written is a PlanError naming it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return _write_plan(plan, path)
+    except OSError as exc:
+        raise PlanError(f"plan {path}: cannot be written ({exc.strerror or exc})") from exc
+
+
+def _write_plan(plan: Plan, path: Path) -> Path:
     with owner_only_file(path, "w", encoding="utf-8") as handle:
         json.dump(plan.as_json(), handle, indent=2, ensure_ascii=False)
         handle.write("\n")

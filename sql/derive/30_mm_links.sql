@@ -69,14 +69,18 @@ WITH best AS (
 )
 SELECT
     id AS mattermost_user_id,
-    min(object_id_norm) AS object_id_norm,  -- deterministic pick when a shared identifier is ambiguous
+    min(object_id_norm) AS object_id_norm,  -- deterministic pick when a shared identifier is ambiguous: the
+                                            -- person-level rules and readiness still see the account
     any_value(step) AS link_step,
     CASE any_value(step)
         WHEN 1 THEN 'objectid' WHEN 2 THEN 'objectid_normalised' WHEN 3 THEN 'email' WHEN 4 THEN 'upn'
         WHEN 5 THEN 'immutable_id' WHEN 6 THEN 'object_guid' WHEN 7 THEN 'ldap_id_attribute'
         ELSE 'mattermost_email'
     END AS link_kind,
-    count(*) AS candidate_count
+    count(*) AS candidate_count,
+    -- every person the deciding identifier points to, only when it points to more than one
+    -- (USER_LINK_AMBIGUOUS): then no auth_data verdict may name one of them
+    CASE WHEN count(*) > 1 THEN string_agg(object_id_norm, ', ' ORDER BY object_id_norm) END AS ambiguous_candidates
 FROM best
 GROUP BY id;
 DROP TABLE mm_link_candidates;

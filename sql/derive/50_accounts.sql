@@ -13,7 +13,7 @@ SELECT
     m.delete_at = 0 AS active,
     m.auth_service = c.selected_service AS on_selected,
     c.selected_service,
-    k.link_step, k.link_kind, k.candidate_count,
+    k.link_step, k.link_kind, k.candidate_count, k.ambiguous_candidates,
     e.object_id AS entra_object_id,
     e.object_id_norm AS entra_object_id_norm,
     e.upn AS entra_upn,
@@ -29,7 +29,9 @@ LEFT JOIN v_config c ON true
 WHERE NOT m.is_bot;
 
 -- Active accounts of the selected service in the findings shape, for the rules that differ only
--- in which identifier the account is bound by (USER_AUTHDATA_*).
+-- in which identifier the account is bound by (USER_AUTHDATA_*). An account whose deciding identifier
+-- belongs to several Entra users is left out: "set auth_data to X" would be a guess between them
+-- (issue 14); USER_LINK_AMBIGUOUS reports it instead.
 CREATE OR REPLACE VIEW v_selected_account_findings AS
 SELECT 'user' AS subject_type, entra_object_id, id AS mattermost_user_id,
        entra_upn AS user_principal_name, email,
@@ -42,4 +44,4 @@ SELECT 'user' AS subject_type, entra_object_id, id AS mattermost_user_id,
                         || 'without ldap_users.ldif' ELSE '' END AS remediation,
        link_step
 FROM accounts
-WHERE active AND on_selected;
+WHERE active AND on_selected AND ambiguous_candidates IS NULL;
