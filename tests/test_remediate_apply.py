@@ -246,6 +246,21 @@ def test_a_token_that_may_not_edit_other_users_exits_3_before_any_write(fake, tm
     assert [r.route for r in fake.requests] == ["/users/me"] * 2
 
 
+def test_an_empty_plan_is_nothing_to_do(fake, tmp_path):
+    plan = make_plan(tmp_path, [])
+    result = cli(fake, "apply", str(plan), "--yes", *FAST)
+    assert result.exit_code == 0 and "apply: nothing to do" in result.stdout
+    assert fake.writes() == [] and not journal_path_for(plan).exists()
+
+
+def test_plain_http_to_another_host_is_refused_before_any_request(fake, tmp_path):
+    plan = make_plan(tmp_path, [change(fake, 1)])
+    result = CliRunner().invoke(main, ["remediate", "apply", str(plan), "--yes", "--mattermost-url",
+                                       "http://chat.example.com"], env={ENV_TOKEN: ADMIN_TOKEN, ENV_TOKEN_FILE: ""})
+    assert result.exit_code == 3 and "plain http" in result.stderr
+    assert fake.requests == []
+
+
 def test_an_unknown_token_and_a_missing_token_exit_3(fake, tmp_path):
     plan = make_plan(tmp_path, [change(fake, 1)])
     assert cli(fake, "apply", str(plan), "--yes", token="unknownunknownunknownunkn1").exit_code == 3
@@ -464,3 +479,26 @@ def test_undo_refuses_to_write_into_the_journal_it_reads(fake, tmp_path):
     result = cli(fake, "undo", str(path), "--yes", "--journal", str(path), *FAST)
     assert result.exit_code == 3
     assert auth_data(fake, 1) == oid(1)
+
+
+def test_a_token_revoked_mid_run_stops_it_with_exit_3_and_a_rerun_settles(fake, tmp_path):
+    plan = make_plan(tmp_path, [change(fake, 1), change(fake, 2)])
+    admin = fake.tokens[ADMIN_TOKEN]
+
+    def revoke(user_id: str, n: int) -> None:  # the first write lands, then the token is revoked
+        fake.tokens.pop(ADMIN_TOKEN, None)
+
+    fake.after_put = revoke
+    result = cli(fake, "apply", str(plan), "--yes", *FAST)
+    assert result.exit_code == 3
+    assert "rejected the token" in result.stderr and "records every change made so far" in result.stderr
+    assert [line["status"] for line in journal(plan)] == ["pending"]  # maybe written: the verifying read failed
+    assert puts(fake) == [mm_user(1)["id"]]  # no further PUT after the 401
+
+    fake.after_put = None
+    fake.tokens[ADMIN_TOKEN] = admin
+    rerun = cli(fake, "apply", str(plan), "--yes", *FAST)
+    assert rerun.exit_code == 0, rerun.output
+    assert "settles pending line 1" in rerun.stdout
+    assert auth_data(fake, 1) == oid(1) and auth_data(fake, 2) == oid(2)
+    assert len(puts(fake)) == 2

@@ -110,6 +110,8 @@ class RunResult:
         return ExitCode.PARTIAL if self.count(*SKIPPED, REFUSED) else ExitCode.CLEAN
 
     def summary(self, verb: str = "apply") -> str:
+        if not self.results:
+            return f"{verb}: nothing to do (no changes{' in the plan' if verb == 'apply' else ' to put back'})"
         skipped = self.count(*SKIPPED)
         detail = (f" ({self.count(CHANGED_SINCE_PLAN)} changed since plan, {self.count(GONE)} gone or deactivated)"
                   if skipped else "")

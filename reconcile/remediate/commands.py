@@ -28,7 +28,8 @@ APPLY_EXIT_CODES = """\b
 Exit codes:
   0  every change applied and verified, already applied, or nothing to do (a dry run: every change would apply)
   2  usage error
-  3  invalid plan or journal, too many changes, or a token that may not change accounts: nothing written
+  3  invalid plan or journal, too many changes, or a token that may not change accounts (refused before
+     any write); or the token refused / the server gone mid-run (the journal records what was done)
   4  some changes skipped (changed since plan, account gone or deactivated) or refused; each is listed
   5  internal error (a bug); the journal holds every change made before it
 """
@@ -74,7 +75,10 @@ def _quiet_option(func: Callable) -> Callable:
 @click.pass_context
 def apply_command(ctx: click.Context, plan_path: Path, mattermost_url: str, yes: bool, journal_path: Path | None,
                   max_changes: int, rate: float, quiet: bool) -> None:
-    """Apply a reviewed PLAN.json: per account compare-and-set, write, verify; journalled (dry run without --yes)."""
+    """Apply a reviewed plan (dry run without --yes).
+
+    Per account: read, compare with the plan's "before" (compare-and-set), write, read again to verify;
+    every step journalled before the next."""
     from reconcile.remediate.apply import apply_plan
     from reconcile.remediate.plan_file import journal_path_for, load_plan
 
@@ -98,7 +102,9 @@ def apply_command(ctx: click.Context, plan_path: Path, mattermost_url: str, yes:
 @click.pass_context
 def undo_command(ctx: click.Context, journal_path: Path, mattermost_url: str, yes: bool, undo_path: Path | None,
                  rate: float, quiet: bool) -> None:
-    """Put back what a journal changed, newest first, with compare-and-set (dry run without --yes)."""
+    """Put back what a journal changed (dry run without --yes).
+
+    Newest first, each with compare-and-set on the value the journal wrote; journalled like apply."""
     from reconcile.remediate.apply import undo_journal
     from reconcile.remediate.journal import undo_path_for
 
