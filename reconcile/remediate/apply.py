@@ -167,7 +167,7 @@ def compare_and_set(client: MattermostApi, step: Step, journal: JournalWriter | 
     if service == step.auth_service and _same(data, step.after):
         return outcome(ALREADY_APPLIED, step.already_reason)
     if service != step.auth_service or not _same(data, step.before):
-        return outcome(CHANGED_SINCE_PLAN, f"the server holds auth_service {service or 'empty'!s}, auth_data "
+        return outcome(CHANGED_SINCE_PLAN, f"the server holds auth_service {service or 'empty'}, auth_data "
                                            f"{_shown(data)}; expected {step.auth_service}, {_shown(step.before)}")
     if journal is None:
         return StepResult(step, WOULD_CHANGE, f"{_shown(step.before)} -> {_shown(step.after)}")

@@ -27,6 +27,10 @@ Why it is built this way:
   ``MattermostSourceError`` so the caller can mark the run partial.
 * 401 and 403 are never retried (ROADtools #111: pages of auth errors while enumeration goes
   on): ``MattermostAuthError`` at once.
+* The one write, ``PUT /users/{id}/auth`` (``update_user_auth``, for ``reconcile remediate``), goes
+  through the same request loop: 429 and 502/503/504 are retried (it sets one value, so a repeat
+  does no more than the first), 401/403 stop at once, any other status raises with its ``status``
+  so the caller records the refusal. ``check_user_editor`` is ``check_admin`` for writers.
 * The token is sent only as ``Authorization: Bearer`` to the configured server (redirects are not
   followed) and never reaches a repr, a message or a log line; server error bodies are scrubbed
   of it too (Mattermost echoes ``token=...`` in some 401 details).
