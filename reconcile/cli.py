@@ -26,6 +26,7 @@ from reconcile.audit import AuditResult, probe_configured, run_configured
 from reconcile.config import SETTINGS, ConfigError, Resolved, RunConfig, Secret, dsn_has_password, resolve
 from reconcile.errors import ExitCode, ReconcileError, ReportsNotWritten
 from reconcile.paths import SAMPLES, sample_dir
+from reconcile.remediate.commands import remediate
 from reconcile.report.log import RunLog
 from reconcile.rules import OWNERS, RuleFileError, load_rules, rule_notes
 
@@ -555,6 +556,9 @@ def rules_show_command(ctx: click.Context, rule_id: str) -> None:
     notes = rule_notes(rule)
     if notes:
         console.print("\n" + notes, highlight=False, markup=False, soft_wrap=True)
+
+
+main.add_command(remediate)
 
 
 @main.command("list-rules")

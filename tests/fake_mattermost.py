@@ -25,7 +25,25 @@ public/model/user.go, config.go):
 * Rate limiting: 429 with ``text/plain`` body "limit exceeded", ``X-Ratelimit-Limit``,
   ``X-Ratelimit-Remaining: 0``, ``X-Ratelimit-Reset`` and ``Retry-After`` (each configurable per
   page, None = header left out); Mattermost itself sends both as seconds to wait.
-* Fault injection per route and page: any status, ``times`` times or forever.
+* Fault injection per route and page: any status, ``times`` times or forever (any method: a fault on
+  ``/users/{id}/auth`` answers the PUT; on ``/users/{id}`` the GET).
+* ``GET /api/v4/users/{id}``: the user as ``/users`` serialises it for this caller; 404 with
+  ``app.user.missing_account.const`` for an id the server has no account for.
+* ``PUT /api/v4/users/{id}/auth`` with ``{"auth_data", "auth_service"}`` (api4/user.go updateUserAuth,
+  app/user.go UpdateUserAuth, sqlstore UpdateAuthData), checked in the server's order: 401 for an
+  unknown token; 403 ``api.context.permissions.app_error`` unless the caller is a system admin
+  (``c.IsSystemAdmin()``, the manage_system permission: the message names edit_other_users, yet a
+  ``system_user_manager``, which has edit_other_users, is refused too; ``MANAGER_TOKEN`` is one);
+  400 ``api.context.invalid_body_param.app_error`` for a body that is not JSON; 400
+  ``api.user.update_user_auth.invalid_request`` for an empty or missing ``auth_data`` or
+  ``auth_service``; 400 ``app.user.update_auth_data.email_exists.app_error`` when another account
+  (any service, any state) already holds that auth_data (the users_authdata_key unique constraint);
+  otherwise 200 with the stored ``model.UserAuth``, ``{"auth_data": ..., "auth_service": ...}``. As on
+  the real server an unknown user id is not an error there: the UPDATE matches no row and the
+  answer is still 200 (nothing stored), so only a GET afterwards proves a write.
+  ``after_put(user_id, n)`` runs after the n-th successful PUT is stored and before it is answered:
+  a test can block there (and kill the client) or change the account behind the client's back.
+* Tests change an account between plan and apply through ``user(id)`` (the stored dict).
 
 Tenant users are stored API-shaped (``tenant.mm_user``: ``auth_data`` None = NULL). Every request
 is recorded in ``requests`` (path, query, lower-cased headers, status) for assertions.
@@ -35,6 +53,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -46,10 +65,13 @@ from loopback import KeepAliveHandler, LoopbackServer
 
 ADMIN_TOKEN = "adminadminadminadminadmin1"  # 26 characters, like Mattermost's tokens
 USER_TOKEN = "useruseruseruseruseruser01"
+MANAGER_TOKEN = "managermanagermanagerman01"  # a delegated user manager: edit_other_users, no manage_system
 ADMIN_ACCOUNT = {"id": "sysadminsysadminsysadmin01", "username": "sysadmin", "email": "sysadmin@contoso.com",
                  "roles": "system_admin system_user"}
 USER_ACCOUNT = {"id": "plainuserplainuserplainu01", "username": "alice", "email": "alice@contoso.com",
                 "roles": "system_user"}
+MANAGER_ACCOUNT = {"id": "usermanagerusermanageru01", "username": "bob", "email": "bob@contoso.com",
+                   "roles": "system_user system_user_manager"}
 FAKE_SETTING = "********************************"
 PER_PAGE_DEFAULT = 60
 PER_PAGE_MAX = 200
@@ -87,6 +109,7 @@ class RecordedRequest:
     headers: dict[str, str]  # lower-cased names
     at: float  # time.monotonic()
     status: int | None = None
+    body: Any = None  # the JSON body of a PUT, parsed (None when absent or not JSON)
 
 
 class _HTTPError(Exception):
@@ -101,7 +124,8 @@ class FakeMattermost(LoopbackServer):
 
     users: list[dict] = field(default_factory=list)
     tokens: dict[str, dict] = field(default_factory=lambda: {ADMIN_TOKEN: dict(ADMIN_ACCOUNT),
-                                                             USER_TOKEN: dict(USER_ACCOUNT)})
+                                                             USER_TOKEN: dict(USER_ACCOUNT),
+                                                             MANAGER_TOKEN: dict(MANAGER_ACCOUNT)})
     config: dict = field(default_factory=dict)
     license: dict = field(default_factory=lambda: {"IsLicensed": "true", "SkuShortName": "advanced",
                                                    "SkuName": "Enterprise Advanced", "Id": "lic0001",
@@ -112,11 +136,13 @@ class FakeMattermost(LoopbackServer):
     show_email: bool = True  # PrivacySettings.ShowEmailAddress
     ignore_page: bool = False  # a broken server (or proxy) that always serves page 0
     before_users_page: Callable[[int], None] | None = None  # runs before page N is cut, e.g. to add a user
+    after_put: Callable[[str, int], None] | None = None  # runs after the n-th stored PUT .../auth, before answering
 
     def __post_init__(self) -> None:
         self.requests: list[RecordedRequest] = []
         self.faults: list[Fault] = []
         self._lock = threading.Lock()
+        self.puts_stored = 0
 
     # --- building the server's state --------------------------------------------------------------
 
@@ -142,8 +168,19 @@ class FakeMattermost(LoopbackServer):
             headers.append(("Retry-After", retry_after))
         return self.fail(route, page, 429, times, headers, body="limit exceeded\n")
 
-    def requests_to(self, route: str) -> list[RecordedRequest]:
-        return [r for r in self.requests if r.route == route]
+    def requests_to(self, route: str, method: str | None = None) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.route == route and (method is None or r.method == method)]
+
+    def writes(self) -> list[RecordedRequest]:
+        """Every request that was not a GET (whatever it was answered)."""
+        return [r for r in self.requests if r.method != "GET"]
+
+    def user(self, user_id: str) -> dict:
+        """The stored account (edit it to change the server's state behind the client's back)."""
+        for user in self.users:
+            if user["id"] == user_id:
+                return user
+        raise KeyError(user_id)
 
     # --- server lifecycle ---------------------------------------------------------------------------
 
@@ -153,15 +190,22 @@ class FakeMattermost(LoopbackServer):
 
     # --- request handling ---------------------------------------------------------------------------
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str]) -> tuple[int, bytes, str, list]:
+    def handle(self, method: str, raw_path: str, headers: dict[str, str],
+               payload: bytes = b"") -> tuple[int, bytes, str, list]:
         parts = urlsplit(raw_path)
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         route = parts.path[len("/api/v4"):] if parts.path.startswith("/api/v4/") else parts.path
         record = RecordedRequest(method, route, query, headers, time.monotonic())
+        if payload:
+            try:
+                record.body = json.loads(payload)
+            except ValueError:
+                record.body = None
         with self._lock:
             self.requests.append(record)
         try:
-            if method != "GET":
+            is_auth_put = method == "PUT" and _AUTH_ROUTE.fullmatch(route) is not None
+            if method != "GET" and not is_auth_put:
                 raise _HTTPError(405, "api.context.method_not_allowed.app_error", "Method not allowed.")
             caller = self._authenticate(headers)
             page = _int_param(query.get("page"), 0) if route == "/users" else None
@@ -169,7 +213,10 @@ class FakeMattermost(LoopbackServer):
             if fault is not None:
                 record.status = fault.status
                 return fault.status, fault.body, fault.content_type, fault.headers
-            body = self._route(route, query, caller)
+            if is_auth_put:
+                body = self._update_user_auth(route.split("/")[2], payload, caller)
+            else:
+                body = self._route(route, query, caller)
             record.status = 200
             return 200, json.dumps(body).encode(), "application/json", []
         except _HTTPError as exc:
@@ -206,6 +253,13 @@ class FakeMattermost(LoopbackServer):
                 self.before_users_page(page)
             ordered = sorted(self.users, key=lambda u: u["username"])
             return [self._shape(u, admin) for u in ordered[page * per_page:(page + 1) * per_page]]
+        if route.startswith("/users/") and route.count("/") == 2:
+            user_id = route.split("/")[2]
+            for user in self.users:
+                if user["id"] == user_id:
+                    return self._shape(user, admin)
+            raise _HTTPError(404, "app.user.missing_account.const", "Unable to find the user.",
+                             "user_id=" + user_id)
         if route == "/config":
             if not admin:
                 raise _HTTPError(403, "api.context.permissions.app_error", "You do not have the appropriate "
@@ -222,6 +276,40 @@ class FakeMattermost(LoopbackServer):
                     lic.pop(key, None)
             return lic
         raise _HTTPError(404, "api.context.404.app_error", "Sorry, we could not find the page.")
+
+    def _update_user_auth(self, user_id: str, payload: bytes, caller: dict) -> dict:
+        """PUT /users/{id}/auth in the real server's order (see the module docstring)."""
+        if "system_admin" not in str(caller.get("roles", "")).split():
+            raise _HTTPError(403, "api.context.permissions.app_error", "You do not have the appropriate "
+                             "permissions.", "userId=" + str(caller.get("id")) + ", permission=edit_other_users")
+        try:
+            doc = json.loads(payload or b"null")
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            raise _HTTPError(400, "api.context.invalid_body_param.app_error", "Invalid or missing user in request "
+                             "body.")
+        auth_data, auth_service = doc.get("auth_data"), doc.get("auth_service")
+        if not isinstance(auth_data, str) or not auth_data or not isinstance(auth_service, str) or not auth_service:
+            raise _HTTPError(400, "api.user.update_user_auth.invalid_request",
+                             "Invalid request: either the auth_data or auth_service field is missing.")
+        with self._lock:
+            if any(u.get("auth_data") == auth_data and u["id"] != user_id for u in self.users):
+                raise _HTTPError(400, "app.user.update_auth_data.email_exists.app_error",
+                                 "Unable to switch account to {{.Service}}. An account using {{.Email}} already "
+                                 "exists.", "invalid input: entity: User field: id value: " + user_id)
+            stored = False
+            for user in self.users:
+                if user["id"] == user_id:
+                    user["auth_data"], user["auth_service"] = auth_data, auth_service
+                    user["update_at"] = int(time.time() * 1000)
+                    stored = True
+            if stored:
+                self.puts_stored += 1
+                n = self.puts_stored
+        if stored and self.after_put is not None:
+            self.after_put(user_id, n)
+        return {"auth_data": auth_data, "auth_service": auth_service}
 
     def _shape(self, user: dict, admin: bool) -> dict:
         """The user as GET /api/v4/users serialises it for this caller."""
@@ -288,6 +376,9 @@ def sample_users(count: int) -> list[dict]:
     return users
 
 
+_AUTH_ROUTE = re.compile(r"/users/[^/]+/auth")
+
+
 def _int_param(value: str | None, default: int) -> int:
     """Mattermost's reading of page/per_page: not a number or negative -> the default."""
     try:
@@ -314,13 +405,15 @@ def _masked_config(config: dict) -> dict:
 
 
 class _Handler(KeepAliveHandler):
+    def do_PUT(self) -> None:
+        self._serve("PUT")
+
     def _serve(self, method: str) -> None:
         fake: FakeMattermost = self.server.fake  # type: ignore[attr-defined]
         headers = {k.lower(): v for k, v in self.headers.items()}
         length = int(headers.get("content-length") or 0)
-        if length:
-            self.rfile.read(length)
-        status, payload, ctype, extra = fake.handle(method, self.path, headers)
+        request_body = self.rfile.read(length) if length else b""
+        status, payload, ctype, extra = fake.handle(method, self.path, headers, request_body)
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(payload)))

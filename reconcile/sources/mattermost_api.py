@@ -27,6 +27,10 @@ Why it is built this way:
   ``MattermostSourceError`` so the caller can mark the run partial.
 * 401 and 403 are never retried (ROADtools #111: pages of auth errors while enumeration goes
   on): ``MattermostAuthError`` at once.
+* The one write, ``PUT /users/{id}/auth`` (``update_user_auth``, for ``reconcile remediate``), goes
+  through the same request loop: 429 and 502/503/504 are retried (it sets one value, so a repeat
+  does no more than the first), 401/403 stop at once, any other status raises with its ``status``
+  so the caller records the refusal. ``check_user_editor`` is ``check_admin`` for writers.
 * The token is sent only as ``Authorization: Bearer`` to the configured server (redirects are not
   followed) and never reaches a repr, a message or a log line; server error bodies are scrubbed
   of it too (Mattermost echoes ``token=...`` in some 401 details).
@@ -42,7 +46,7 @@ from collections.abc import Callable, Iterator, Mapping
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from reconcile import __version__
 from reconcile.errors import ExitCode, ReconcileError, SourceError
@@ -221,20 +225,79 @@ class MattermostApi:
         Mattermost sanitises ``auth_data`` for every caller without ``manage_system``; only the
         ``system_admin`` role has it, so the roles on ``/users/me`` decide.
         """
-        me = self._get_json("/users/me", None, "users/me")
-        if not isinstance(me, dict):
-            raise MattermostSourceError(f"mattermost api: GET {self.base_url}{API_PREFIX}/users/me answered "
-                                        f"{type(me).__name__}, expected a user object")
-        roles = str(me.get("roles") or "").split()
-        self.me = {"id": me.get("id"), "username": me.get("username"), "roles": " ".join(roles)}
+        roles, who = self._my_roles()
         if SYSTEM_ADMIN_ROLE not in roles:
-            who = me.get("username") or me.get("id") or "?"
             raise MattermostAuthError(
                 f"the Mattermost token belongs to {who!r} (roles: {' '.join(roles) or 'none'}), which is not a system "
                 f"admin: Mattermost returns auth_data only to callers with the manage_system permission, so every "
                 f"account would look unbound. Use a personal access token of a system admin (or of a bot account "
                 f"given the system_admin role) in {ENV_TOKEN}")
         self._admin_checked = True
+
+    def check_user_editor(self) -> None:
+        """Prove the token may change other accounts' auth data, before anything is written.
+
+        ``PUT /users/{id}/auth`` (api4/user.go updateUserAuth) lets a caller through only when
+        ``c.IsSystemAdmin()``, i.e. the session has ``manage_system``, and names ``edit_other_users``
+        in its 403. ``system_user_manager`` and other delegated admin roles have ``edit_other_users``
+        but not ``manage_system`` and are refused, so the roles decide exactly as for ``check_admin``:
+        ``system_admin`` or nothing. (The same role is what lets GET /users/{id} show ``auth_data``.)
+        """
+        roles, who = self._my_roles()
+        if SYSTEM_ADMIN_ROLE not in roles:
+            raise MattermostAuthError(
+                f"the Mattermost token belongs to {who!r} (roles: {' '.join(roles) or 'none'}), which may not change "
+                f"other accounts' auth data: Mattermost's PUT /api/v4/users/{{id}}/auth accepts only a system admin "
+                f"(the manage_system permission; its refusal names edit_other_users, which delegated roles such as "
+                f"system_user_manager have but which is not enough). Use a system admin's personal access token in "
+                f"{ENV_TOKEN}")
+        self._admin_checked = True
+
+    def _my_roles(self) -> tuple[list[str], str]:
+        """``GET /users/me``: the token's roles and a name for messages (kept in ``self.me``, no secrets)."""
+        me = self._get_json("/users/me", None, "users/me")
+        if not isinstance(me, dict):
+            raise MattermostSourceError(f"mattermost api: GET {self.base_url}{API_PREFIX}/users/me answered "
+                                        f"{type(me).__name__}, expected a user object")
+        roles = str(me.get("roles") or "").split()
+        self.me = {"id": me.get("id"), "username": me.get("username"), "roles": " ".join(roles)}
+        return roles, str(me.get("username") or me.get("id") or "?")
+
+    def user(self, user_id: str) -> dict | None:
+        """``GET /api/v4/users/{id}``: one account as a system admin sees it; None when the server has none (404).
+
+        ``auth_data`` is omitted when NULL (``*string`` with ``omitempty``); a deactivated account is
+        returned with ``delete_at`` != 0, so the caller tells "gone" from "deactivated" itself.
+        """
+        path = f"/users/{quote(user_id, safe='')}"
+        try:
+            doc = self._get_json(path, None, f"user {user_id}")
+        except MattermostSourceError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if not isinstance(doc, dict):
+            raise MattermostSourceError(f"mattermost api: GET {self._url(path)} answered {type(doc).__name__}, "
+                                        "expected a user object", url=self._url(path))
+        return doc
+
+    def update_user_auth(self, user_id: str, auth_data: str, auth_service: str) -> Any:
+        """``PUT /api/v4/users/{id}/auth`` with ``{"auth_data", "auth_service"}``; returns the server's answer.
+
+        Mattermost answers the stored ``model.UserAuth`` (``{"auth_data", "auth_service"}``), not the
+        user, and answers 200 even for an id it has no account for (the store's UPDATE matches no
+        row), so only a GET afterwards proves what was stored. A refusal (400 for an auth_data another
+        account holds, or an empty one) raises ``MattermostSourceError`` with its ``status``; 401/403
+        raise ``MattermostAuthError``. 429 and 502/503/504 are retried as for reads: the request sets
+        one value, so sending it again cannot do more than the first did.
+        """
+        path = f"/users/{quote(user_id, safe='')}/auth"
+        response = self._send("PUT", path, None, f"user {user_id} auth",
+                              body={"auth_data": auth_data, "auth_service": auth_service})
+        try:
+            return response.json()
+        except ValueError:
+            return None
 
     def users(self) -> Iterator[dict]:
         """Every user, deactivated and bots included, page by page until an empty page.
@@ -343,15 +406,22 @@ class MattermostApi:
 
     def _get(self, path: str, params: Mapping[str, Any] | None, what: str) -> httpx.Response:
         """One GET with the retry policy of the module docstring; returns a 200 response."""
+        return self._send("GET", path, params, what)
+
+    def _send(self, method: str, path: str, params: Mapping[str, Any] | None, what: str,
+              body: Any = None) -> httpx.Response:
+        """One request (JSON ``body`` if given) with the retry policy of the module docstring; a 200 response."""
         httpx = self._httpx
         if self._client is None:
             raise RuntimeError("this MattermostApi is closed")
         url = self._url(path)
         shown = url if not params else f"{url}?{'&'.join(f'{k}={v}' for k, v in params.items())}"
+        shown = f"{method} {shown}"
         attempt = 0
         while True:
             try:
-                response = self._client.get(url, params=dict(params) if params else None, headers=self._headers)
+                response = self._client.request(method, url, params=dict(params) if params else None,
+                                                json=body, headers=self._headers)
             except httpx.TransportError as exc:
                 detail = self._scrub(_first_line(exc))
                 if isinstance(exc, httpx.ConnectError) and "CERTIFICATE_VERIFY_FAILED" in str(exc):
@@ -364,7 +434,7 @@ class MattermostApi:
                                 attempt, self.max_retries, wait)
                     _sleep(wait)
                     continue
-                raise MattermostSourceError(f"mattermost api: {what}: GET {shown} failed after {attempt + 1} "
+                raise MattermostSourceError(f"mattermost api: {what}: {shown} failed after {attempt + 1} "
                                             f"attempts: {type(exc).__name__}: {detail}", url=url) from None
             status = response.status_code
             if status == 200:
@@ -377,11 +447,11 @@ class MattermostApi:
                     wait = _backoff(attempt)
                 if attempt >= self.max_retries:
                     raise MattermostSourceError(
-                        f"mattermost api: {what}: GET {shown} still answered HTTP {status} after {attempt + 1} "
+                        f"mattermost api: {what}: {shown} still answered HTTP {status} after {attempt + 1} "
                         f"attempts{_rate_hint(status)}", url=url, status=status)
                 if wait > self.max_wait:
                     raise MattermostSourceError(
-                        f"mattermost api: {what}: GET {shown} answered HTTP {status} asking to wait {wait:g} s, more "
+                        f"mattermost api: {what}: {shown} answered HTTP {status} asking to wait {wait:g} s, more "
                         f"than the {self.max_wait:g} s allowed{_rate_hint(status)}", url=url, status=status)
                 attempt += 1
                 log.warning("mattermost api: %s: HTTP %d, retry %d of %d in %.3g s", what, status, attempt,
@@ -390,20 +460,20 @@ class MattermostApi:
                 continue
             if 300 <= status < 400:
                 location = response.headers.get("location", "?")
-                raise MattermostSourceError(f"mattermost api: {what}: GET {shown} was redirected (HTTP {status}) to "
+                raise MattermostSourceError(f"mattermost api: {what}: {shown} was redirected (HTTP {status}) to "
                                             f"{strip_userinfo(location)}; give the server's final URL instead "
                                             "(the token is not sent on to another address)", url=url, status=status)
-            raise MattermostSourceError(f"mattermost api: {what}: GET {shown} failed with HTTP "
+            raise MattermostSourceError(f"mattermost api: {what}: {shown} failed with HTTP "
                                         f"{status}{self._error_detail(response)}", url=url, status=status)
 
     def _auth_message(self, status: int, shown: str, response: httpx.Response) -> str:
         detail = self._error_detail(response)
         if status == 401:
-            return (f"Mattermost rejected the token on GET {shown} (HTTP 401{detail}): the token in {ENV_TOKEN} is "
+            return (f"Mattermost rejected the token on {shown} (HTTP 401{detail}): the token in {ENV_TOKEN} is "
                     "wrong, expired or revoked, or personal access tokens are disabled "
                     "(ServiceSettings.EnableUserAccessTokens)")
-        return (f"Mattermost denied GET {shown} (HTTP 403{detail}): the token's account lacks the permission; "
-                f"the audit needs a system admin's personal access token in {ENV_TOKEN}")
+        return (f"Mattermost denied {shown} (HTTP 403{detail}): the token's account lacks the permission; "
+                f"this needs a system admin's personal access token in {ENV_TOKEN}")
 
     def _error_detail(self, response: httpx.Response) -> str:
         """Mattermost's AppError ``id``/``message`` (never ``detailed_error``: it can echo the token)."""
