@@ -580,12 +580,7 @@ def _print_rules() -> None:
     console.print(table)
 
 
-@main.group("remediate")
-def remediate_group() -> None:
-    """Fix what the audit found: a plan to review, applied through the Mattermost API, with undo."""
-
-
-@remediate_group.command("plan", epilog="""\b
+@remediate.command("plan", epilog="""\b
 Exit codes:
   0  the plan is written (even when it holds no change)
   2  usage error (bad options)
