@@ -529,7 +529,7 @@ def rules_group() -> None:
 
 @rules_group.command("list")
 def rules_list_command() -> None:
-    """List every rule: id, severity, the inputs it needs, and its title."""
+    """List every rule: id, severity, the inputs it needs, the permissions their live sources need, its title."""
     _print_rules()
 
 
@@ -548,7 +548,8 @@ def rules_show_command(ctx: click.Context, rule_id: str) -> None:
                                + "; `reconcile rules list` lists them")
     console = Console()
     console.print(f"[bold]{rule.rule_id}[/] ({rule.severity_label}): {rule.title}", highlight=False)
-    for label, value in (("inputs", ", ".join(rule.depends_on)), ("predicted error", rule.predicted_error),
+    for label, value in (("inputs", ", ".join(rule.depends_on)), ("requires", rule.requires),
+                         ("predicted error", rule.predicted_error),
                          ("fix", rule.remediation), ("fixed by", OWNERS.get(rule.owner, rule.owner)),
                          ("changes", rule.change or "-"),
                          ("file", str(rule.path))):
@@ -573,10 +574,10 @@ def _print_rules() -> None:
 
     table = Table()
     table.add_column("rule", no_wrap=True)
-    for name in ("severity", "depends_on", "title"):
+    for name in ("severity", "depends_on", "requires", "title"):
         table.add_column(name)
     for rule in load_rules():
-        table.add_row(rule.rule_id, rule.severity_label, ", ".join(rule.depends_on), rule.title)
+        table.add_row(rule.rule_id, rule.severity_label, ", ".join(rule.depends_on), rule.requires, rule.title)
     console.print(table)
 
 

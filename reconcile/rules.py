@@ -18,7 +18,10 @@ import duckdb
 from reconcile.paths import sql_dir
 
 SEVERITIES = ("blocking", "warning", "info")
-HEADER_KEYS = ("rule", "severity", "title", "depends_on", "predicted_error", "remediation")
+HEADER_KEYS = ("rule", "severity", "title", "depends_on", "requires", "predicted_error", "remediation")
+# "requires: graph A, B; mattermost c" (or "none") declares the permissions the live sources of the
+# rule's inputs need (reconcile.permissions.requires_of derives it from depends_on, and
+# tests/test_rule_contract.py holds every rule to it): what `rules list` shows an admin to grant.
 # Optional keys:
 # - "readiness: not_evaluated" marks a rule whose finding means Intune MAM does not judge the
 #   person at all (another auth service, a disabled Entra account), whatever else applies;
@@ -79,6 +82,7 @@ class Rule:
     owner: str = "mattermost_admin"
     severities: tuple[str, ...] = ()  # empty: every row has the header's severity
     change: str = ""  # what the owner changes; empty: the title says it
+    requires: str = "none"  # the permissions its inputs' live sources need (reconcile.permissions)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -141,7 +145,7 @@ def parse_rule(path: Path) -> Rule:
     body = text.strip().rstrip(";").strip()
     return Rule(header["rule"], header["severity"], header["title"], depends,
                 header["predicted_error"], header["remediation"], body, path, readiness, stage, owner,
-                severities, header.get("change", ""))
+                severities, header.get("change", ""), header["requires"])
 
 
 def load_rules(directory: Path | None = None) -> list[Rule]:

@@ -58,7 +58,8 @@ def test_header_errors_are_reported(tmp_path):
     bad.write_text("-- rule: X_RULE\n-- severity: fatal\nSELECT 1", encoding="utf-8")
     with pytest.raises(RuleFileError, match="header lacks"):
         parse_rule(bad)
-    bad.write_text("".join(f"-- {k}: v\n" for k in ("title", "depends_on", "predicted_error", "remediation"))
+    keys = ("title", "depends_on", "requires", "predicted_error", "remediation")
+    bad.write_text("".join(f"-- {k}: v\n" for k in keys)
                    + "-- rule: X_RULE\n-- severity: fatal\nSELECT 1", encoding="utf-8")
     with pytest.raises(RuleFileError, match="severity"):
         parse_rule(bad)
@@ -71,6 +72,7 @@ def test_header_errors_are_reported(tmp_path):
 def test_wrong_columns_are_refused(tmp_path):
     path = tmp_path / "BAD_COLUMNS.sql"
     path.write_text("-- rule: BAD_COLUMNS\n-- severity: info\n-- title: t\n-- depends_on: entra_users\n"
+                    "-- requires: graph User.Read.All\n"
                     "-- predicted_error: p\n-- remediation: r\nSELECT 'user' AS subject_type", encoding="utf-8")
     with open_workspace() as con, pytest.raises(RuleFileError, match=re.escape(str(RULE_COLUMNS))):
         check_columns(con, parse_rule(path))
@@ -102,3 +104,22 @@ def test_every_sample_finding_says_what_was_observed_and_expected(sample_outcome
     for finding in sample_outcome.findings:
         assert finding["observed"] and finding["expected"], finding
         assert finding["predicted_error"] and finding["remediation"], finding
+
+
+def test_every_rule_declares_the_permissions_its_inputs_need():
+    """The requires: header is what `rules list` tells an admin to grant: it cannot drift from depends_on."""
+    from reconcile.permissions import INPUT_GRAPH, requires_of
+
+    for rule in load_rules():
+        assert rule.requires == requires_of(rule.depends_on), rule.path
+    intune = {rule.rule_id for rule in load_rules() if "DeviceManagementApps.Read.All" in rule.requires}
+    assert intune == {"INTUNE_POLICY_MISSING", "INTUNE_POLICY_UNASSIGNED"}
+    assert set(INPUT_GRAPH) <= set(KNOWN_INPUTS)
+
+
+def test_a_rule_without_requires_is_refused(tmp_path):
+    path = tmp_path / "NO_REQUIRES.sql"
+    path.write_text("-- rule: NO_REQUIRES\n-- severity: info\n-- title: t\n-- depends_on: entra_users\n"
+                    "-- predicted_error: p\n-- remediation: r\nSELECT 1", encoding="utf-8")
+    with pytest.raises(RuleFileError, match="header lacks requires"):
+        parse_rule(path)

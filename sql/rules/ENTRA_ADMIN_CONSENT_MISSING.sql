@@ -5,6 +5,7 @@
 -- title: No tenant-wide admin consent from Mattermost Mobile to Intune MAM
 -- change: Entra enterprise application Mattermost Mobile: tenant-wide admin consent to Microsoft Mobile Application Management
 -- depends_on: entra_service_principals, entra_grants
+-- requires: graph Application.Read.All, DelegatedPermissionGrant.Read.All
 -- predicted_error: Sign-in to the server succeeds, but Intune enrollment never completes: Mattermost Mobile has no admin consent for Microsoft Mobile Application Management (a consent prompt users cannot answer)
 -- remediation: Have an admin sign in to the Mattermost mobile app once and grant consent on behalf of the organisation, or grant admin consent in Entra > Enterprise applications > Mattermost Mobile > Permissions
 -- Two-app model (Mattermost's mobile Intune guide, "Consent Required During First Login"; the

@@ -5,6 +5,7 @@
 -- title: The server API app does not expose api://{ClientId}/login.mattermost
 -- change: Entra server API app registration: Application ID URI and the login.mattermost scope
 -- depends_on: entra_application
+-- requires: graph Application.Read.All
 -- predicted_error: Sign-in fails before any token is issued: AADSTS500011 (resource api://{ClientId} not found) or AADSTS70011 (invalid scope), because the app requests api://{ClientId}/login.mattermost
 -- remediation: In the server API app registration > Expose an API, set the Application ID URI to api://{client id} and add an enabled delegated scope named login.mattermost
 -- Two-app model (Mattermost's mobile Intune guide; the server's config tests): the iOS app signs in

@@ -6,6 +6,7 @@
 -- title: Mattermost Mobile is not pre-authorized for the server API's login.mattermost scope
 -- change: Entra server API app registration: authorized client applications
 -- depends_on: entra_application
+-- requires: graph Application.Read.All
 -- predicted_error: Every user meets a consent prompt for the server API at first mobile sign-in; where users may not consent, the sign-in stops at "Need admin approval"
 -- remediation: In the server API app registration > Expose an API > Authorized client applications, add the Mattermost Mobile client id(s) for the login.mattermost scope
 -- Two-app model (Mattermost's mobile Intune guide): the server API app lists the Mattermost Mobile

@@ -4,6 +4,7 @@
 -- title: An accepted exception has expired: the findings it covered are open again
 -- change: exceptions file entry (renew or remove it)
 -- depends_on: exceptions
+-- requires: none
 -- predicted_error: none by itself: the finding the entry accepted is open again and predicts its own error
 -- remediation: Fix the finding the entry names, or decide again: set a new expires (at most 365 days ahead) with a reason and an owner, or remove the entry
 -- Issue 13: an entry is valid through its expires date (UTC); from the next day it covers nothing

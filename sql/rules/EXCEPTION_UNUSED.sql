@@ -4,6 +4,7 @@
 -- title: An exception covered no finding: the problem is gone or the entry is wrong
 -- change: exceptions file entry (remove or correct it)
 -- depends_on: exceptions
+-- requires: none
 -- predicted_error: none: the entry silences nothing
 -- remediation: If the problem was fixed, remove the entry; otherwise correct its rule or subject (GUIDs as Entra writes them, the UPN, the Mattermost user id, or a group whose members can be read)
 -- Issue 13: judged only when the run is complete (no source failed) and the entry's rule ran, so

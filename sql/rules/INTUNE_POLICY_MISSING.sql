@@ -5,6 +5,7 @@
 -- title: A deployed Mattermost iOS bundle id is in no assigned App Protection Policy
 -- change: Intune iOS App Protection Policy for the bundle id
 -- depends_on: intune_policies
+-- requires: graph DeviceManagementApps.Read.All
 -- predicted_error: Enrollment Failed: no App Protection Policy applies to this app, so the Intune SDK has nothing to enroll into
 -- remediation: In Intune > Apps > App protection policies, create an iOS policy for this bundle id (each bundle id needs its own policy) and assign it to the users' groups
 -- Production (com.mattermost.rn) is deployed by default; --ios-bundle-id names others (beta:

@@ -4,6 +4,7 @@
 -- title: A Mattermost App Protection Policy has no inclusion assignment
 -- change: Intune App Protection Policy assignments
 -- depends_on: intune_policies
+-- requires: graph DeviceManagementApps.Read.All
 -- predicted_error: nobody receives this policy; users it was meant for are unprotected (or fail if no other policy covers the app)
 -- remediation: Assign the policy to the groups that use the Mattermost app (Intune > Apps > App protection policies > Properties > Assignments)
 SELECT 'tenant' AS subject_type, NULL AS entra_object_id, NULL AS mattermost_user_id,

@@ -5,6 +5,7 @@
 -- title: IntuneSettings.ClientId is not the app registration's appId
 -- change: Mattermost config IntuneSettings.ClientId
 -- depends_on: entra_application, mattermost_config
+-- requires: graph Application.Read.All; mattermost manage_system
 -- predicted_error: Enrollment fails: tokens are issued for the registered app, and the server expects another audience
 -- remediation: Set IntuneSettings.ClientId to the Application (client) ID of the server API app registration
 SELECT 'tenant' AS subject_type, NULL AS entra_object_id, NULL AS mattermost_user_id,

@@ -5,6 +5,7 @@
 -- title: IntuneSettings incomplete or invalid
 -- change: Mattermost config IntuneSettings
 -- depends_on: mattermost_config
+-- requires: mattermost manage_system
 -- predicted_error: HTTP 403 Forbidden: the server gates Intune enrollment on a valid TenantId, ClientId and an enabled AuthService
 -- remediation: In System Console > Environment > Mobile Security set Tenant ID and Client ID to the Entra GUIDs and choose an enabled auth provider (office365 or saml)
 -- Checked whether or not IntuneSettings.Enable is set: the audit usually runs before enablement.

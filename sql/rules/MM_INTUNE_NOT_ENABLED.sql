@@ -5,6 +5,7 @@
 -- title: Intune MAM is not enabled yet
 -- change: Mattermost config IntuneSettings.Enable
 -- depends_on: mattermost_config
+-- requires: mattermost manage_system
 -- predicted_error: none yet: the mobile app does not enforce Intune MAM until IntuneSettings.Enable is true
 -- remediation: Fix every blocking finding first, then enable Intune MAM in System Console > Environment > Mobile Security
 SELECT 'config' AS subject_type, NULL AS entra_object_id, NULL AS mattermost_user_id,

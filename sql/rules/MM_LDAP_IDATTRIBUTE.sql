@@ -6,6 +6,7 @@
 -- title: LDAP IdAttribute is not msDS-aadObjectId
 -- change: Mattermost config LdapSettings.IdAttribute
 -- depends_on: mattermost_config
+-- requires: mattermost manage_system
 -- predicted_error: User mismatch at the next mobile sign-in when LDAP supplies the SAML accounts' id: AuthData is not the token's oid; Intune then removes the server from the app
 -- remediation: Set LdapSettings.IdAttribute to msDS-aadObjectId (Entra Domain Services) and migrate existing accounts' AuthData to the objectId
 -- Mattermost's Intune guide: "if you use LDAP to provision those users", IdAttribute must be

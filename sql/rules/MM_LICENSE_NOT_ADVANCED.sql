@@ -5,6 +5,7 @@
 -- title: Server license is neither Entry nor Enterprise Advanced, or has expired
 -- change: Mattermost server licence
 -- depends_on: mattermost_license
+-- requires: mattermost manage_system
 -- predicted_error: NotLicensed: the server is not licensed for Intune MAM (HTTP 403 Forbidden)
 -- remediation: Apply a current Mattermost Enterprise Advanced or Entry license (SkuShortName "advanced" or "entry") to this server
 -- Mattermost's Intune page: "Available on Entry and Enterprise Advanced plans". The server's gate

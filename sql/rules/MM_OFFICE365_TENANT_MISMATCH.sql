@@ -5,6 +5,7 @@
 -- title: Entra ID sign-in points at another tenant than IntuneSettings
 -- change: Mattermost config Office365Settings.DirectoryId / IntuneSettings.TenantId
 -- depends_on: mattermost_config
+-- requires: mattermost manage_system
 -- predicted_error: User mismatch: accounts carry the objectIds of another directory than the one whose oid the tokens carry
 -- remediation: Make Office365Settings.DirectoryId and IntuneSettings.TenantId the same Directory (tenant) ID
 -- Added beyond issue 2: with AuthService office365, accounts are bound by the objectIds of the

@@ -6,6 +6,7 @@
 -- title: SAML IdAttribute is not the objectidentifier claim
 -- change: Mattermost config SamlSettings.IdAttribute
 -- depends_on: mattermost_config
+-- requires: mattermost manage_system
 -- predicted_error: User mismatch at the next mobile sign-in: SAML accounts are bound by another identifier, so no account has AuthData = the token's oid; Intune then removes the server from the app
 -- remediation: Set SamlSettings.IdAttribute to http://schemas.microsoft.com/identity/claims/objectidentifier; each user's AuthData is rewritten to the objectId at their next web or desktop SAML sign-in
 -- SamlSettings.IdAttribute names the assertion attribute whose value Mattermost stores as AuthData

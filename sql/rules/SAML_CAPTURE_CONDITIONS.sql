@@ -4,6 +4,7 @@
 -- title: SAML capture outside its validity window or addressed elsewhere
 -- change: SAML capture (or the enterprise application's Reply URL and Identifier)
 -- depends_on: saml, saml_metadata, mattermost_config
+-- requires: mattermost manage_system
 -- predicted_error: none: an old or foreign capture is still valid evidence of what the IdP sends
 -- remediation: Nothing to fix for old captures; if Destination, Recipient or Audience differ from this server, check the Entra enterprise app's Reply URL and Identifier against SiteURL/login/sso/saml and SamlSettings.ServiceProviderIdentifier
 -- Validly signed captures are kept whatever their conditions; this says which ones are off.

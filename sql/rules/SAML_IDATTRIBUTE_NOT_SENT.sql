@@ -5,6 +5,7 @@
 -- title: The IdP sends the objectId, but not under the claim name IdAttribute names
 -- change: Entra enterprise application Attributes & Claims: the claim name of user.objectid
 -- depends_on: saml, saml_metadata, mattermost_config
+-- requires: mattermost manage_system
 -- predicted_error: User mismatch: Mattermost matches the claim name exactly and finds no IdAttribute value, so AuthData is never the objectId
 -- remediation: In the Entra enterprise application's Attributes & Claims, emit user.objectid under exactly the name SamlSettings.IdAttribute holds (http://schemas.microsoft.com/identity/claims/objectidentifier)
 WITH c AS (SELECT saml_id_attribute FROM v_config WHERE coalesce(saml_id_attribute, '') <> ''),

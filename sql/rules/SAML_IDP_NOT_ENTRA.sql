@@ -5,6 +5,7 @@
 -- title: SAML IdP is not Entra ID of the Intune tenant
 -- change: Mattermost config SamlSettings (IdP metadata)
 -- depends_on: saml_metadata, mattermost_config
+-- requires: mattermost manage_system
 -- predicted_error: User mismatch: a non-Entra IdP (or another tenant) does not send this tenant's objectIds, so SAML accounts cannot match the token's oid
 -- remediation: Point Mattermost SAML at the Entra enterprise application of the Intune tenant (issuer https://sts.windows.net/{tenant id}/) and load its FederationMetadata.xml
 -- Mattermost does not check the issuer; enrollment fails all the same. The common-endpoint

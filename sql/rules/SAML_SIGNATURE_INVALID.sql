@@ -4,6 +4,7 @@
 -- title: SAML capture rejected: not validly signed by the IdP in idp_metadata.xml
 -- change: SAML capture or idp_metadata.xml
 -- depends_on: saml, saml_metadata
+-- requires: none
 -- predicted_error: none for users directly: the capture contributes no identity data, so SAML checks on it are blind
 -- remediation: Capture the SAMLResponse again from the production sign-in, or refresh idp_metadata.xml from the tenant's FederationMetadata.xml (current signing certificates)
 -- One finding per rejected file: unsigned, signed by another key, altered after signing, wrapped.

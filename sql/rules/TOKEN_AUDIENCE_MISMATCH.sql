@@ -5,6 +5,7 @@
 -- title: MSAL token is for another audience than IntuneSettings.ClientId
 -- change: Mattermost config IntuneSettings.ClientId
 -- depends_on: msal_tokens, mattermost_config
+-- requires: mattermost manage_system
 -- predicted_error: Enrollment fails: the server rejects tokens whose aud is neither its ClientId nor api://{ClientId}
 -- remediation: Set IntuneSettings.ClientId to the server API app registration's Application (client) ID, and request tokens for its scope (api://{client id}/...)
 SELECT 'token' AS subject_type, t.person_object_id AS entra_object_id, t.account_id AS mattermost_user_id,

@@ -5,6 +5,7 @@
 -- title: MSAL token was not requested by the Mattermost Mobile app
 -- change: MSAL token capture
 -- depends_on: msal_tokens
+-- requires: none
 -- predicted_error: none by itself: the capture is not from the mobile app, so its verdicts may not represent a mobile sign-in
 -- remediation: Capture tokens from the Mattermost mobile app's sign-in (its debug log), or add the client id with --mobile-client-id if it is a Mattermost Mobile build of your own
 -- azp (v2) / appid (v1) names the client that requested the token. The iOS app signs in as

@@ -5,6 +5,7 @@
 -- title: MSAL access token has no oid claim
 -- change: the token request: a delegated user token for the server API scope
 -- depends_on: msal_tokens
+-- requires: none
 -- predicted_error: MissingAuthAccountError: the access token does not contain the identity claim Mattermost expects
 -- remediation: Request a delegated (user) token for the server API scope; app-only tokens and tokens from other flows carry no oid
 SELECT 'token' AS subject_type, person_object_id AS entra_object_id, account_id AS mattermost_user_id,

@@ -5,6 +5,7 @@
 -- title: MSAL access token does not carry the login.mattermost scope
 -- change: the token request: scope api://{client id}/login.mattermost
 -- depends_on: msal_tokens
+-- requires: none
 -- predicted_error: ent.intune.validate_token.invalid_token: the server rejects an access token whose scp lacks login.mattermost
 -- remediation: Request a delegated token for api://{client id}/login.mattermost from the Mattermost Mobile app (the server tells the app this scope); app-only tokens and tokens for other scopes are refused
 -- The server's token validation checks the scope (DESIGN "Facts": token validation): scp is the

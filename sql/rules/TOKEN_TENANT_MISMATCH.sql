@@ -5,6 +5,7 @@
 -- title: MSAL token issued by another tenant than IntuneSettings.TenantId
 -- change: Mattermost config IntuneSettings.TenantId
 -- depends_on: msal_tokens, mattermost_config
+-- requires: mattermost manage_system
 -- predicted_error: Enrollment fails: the server rejects tokens whose tid is not its configured tenant
 -- remediation: Set IntuneSettings.TenantId to the tenant users sign in to (the token's tid), or sign in with an account of the configured tenant
 SELECT 'token' AS subject_type, t.person_object_id AS entra_object_id, t.account_id AS mattermost_user_id,

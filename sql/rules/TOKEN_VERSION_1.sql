@@ -5,6 +5,7 @@
 -- title: MSAL access token is a v1.0 token
 -- change: Entra server API app registration manifest: api.requestedAccessTokenVersion
 -- depends_on: msal_tokens
+-- requires: none
 -- predicted_error: Enrollment fails: the server expects v2.0 access tokens (accessTokenAcceptedVersion is not 2)
 -- remediation: In the server API app registration's manifest set api.requestedAccessTokenVersion (accessTokenAcceptedVersion) to 2, then sign in again
 SELECT 'token' AS subject_type, person_object_id AS entra_object_id, account_id AS mattermost_user_id,

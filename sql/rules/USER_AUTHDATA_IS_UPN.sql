@@ -5,6 +5,7 @@
 -- title: Account bound by UPN
 -- change: Mattermost account auth_data
 -- depends_on: mattermost_users, entra_users, mattermost_config
+-- requires: graph User.Read.All; mattermost manage_system
 -- predicted_error: User mismatch at the next mobile sign-in: the server finds no account with AuthData = the token's oid for the selected AuthService; Intune then removes the server from the app (existing sessions are not wiped at once)
 -- remediation: Rebind the account to the objectId: PUT /api/v4/users/{user_id}/auth with auth_data = the expected value (for SAML, set IdAttribute to the objectidentifier claim and have the user sign in once on web or desktop)
 -- An active account of the selected auth service whose auth_data is the person's userPrincipalName.

@@ -5,6 +5,7 @@
 -- title: auth_data is none of the person's identifiers
 -- change: Mattermost account auth_data
 -- depends_on: mattermost_users, entra_users, mattermost_config
+-- requires: graph User.Read.All; mattermost manage_system
 -- predicted_error: User mismatch at the next mobile sign-in: the server finds no account with AuthData = the token's oid for the selected AuthService; Intune then removes the server from the app (existing sessions are not wiped at once)
 -- remediation: Rebind the account to the objectId: PUT /api/v4/users/{user_id}/auth with auth_data = the expected value
 -- Linked only through the LDAP id attribute (step 7) or the account's email (step 8): auth_data

@@ -5,6 +5,7 @@
 -- title: Targeted user's Mattermost accounts are all deactivated
 -- change: Mattermost account: active
 -- depends_on: mattermost_users, entra_users, mattermost_config
+-- requires: graph User.Read.All; mattermost manage_system
 -- predicted_error: HTTP 409: account locked (the Mattermost account is deactivated)
 -- remediation: Reactivate the account (mmctl user activate) if the person should have access, or remove them from the policy groups
 -- One finding per deactivated account of a targeted person who has no active account at all.

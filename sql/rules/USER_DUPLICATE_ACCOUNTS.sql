@@ -5,6 +5,7 @@
 -- title: One person, several active Mattermost accounts
 -- change: Mattermost accounts: keep one
 -- depends_on: mattermost_users, entra_users, mattermost_config
+-- requires: graph User.Read.All; mattermost manage_system
 -- predicted_error: Enrollment succeeds only for the account bound by the objectId; a mobile sign-in to the other account fails with User mismatch, and Intune then removes the server from the app
 -- remediation: Keep the account bound by the objectId; deactivate or merge the others (mmctl user deactivate)
 -- One finding per active account of a person with two or more, at least one on the selected service.

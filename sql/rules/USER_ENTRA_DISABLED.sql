@@ -6,6 +6,7 @@
 -- title: Entra account disabled, Mattermost account still active
 -- change: Mattermost account: active
 -- depends_on: mattermost_users, entra_users, mattermost_config
+-- requires: graph User.Read.All; mattermost manage_system
 -- predicted_error: the user cannot sign in to Entra; an active Mattermost account remains
 -- remediation: Deactivate the Mattermost account if the person has left (mmctl user deactivate)
 SELECT 'user' AS subject_type, a.entra_object_id, a.id AS mattermost_user_id,

@@ -5,6 +5,7 @@
 -- title: Targeted user has no enabled Intune license
 -- change: Entra user licences (service plan INTUNE_A)
 -- depends_on: entra_users, entra_licenses
+-- requires: graph User.Read.All
 -- predicted_error: Enrollment Failed: the Intune App SDK cannot enroll a user without an Intune service plan
 -- remediation: Assign a license that includes Microsoft Intune (service plan INTUNE_A) to the user or to a group they are in
 SELECT 'user' AS subject_type, e.object_id AS entra_object_id, NULL AS mattermost_user_id,

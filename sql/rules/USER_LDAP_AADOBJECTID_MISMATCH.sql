@@ -5,6 +5,7 @@
 -- title: LDAP msDS-aadObjectId differs from the person's objectId
 -- change: LDAP entry attribute msDS-aadObjectId
 -- depends_on: ldap, entra_users
+-- requires: graph User.Read.All
 -- predicted_error: Accounts synchronised from LDAP carry another objectId than the token's oid: User mismatch on LDAP paths
 -- remediation: Correct msDS-aadObjectId on the entry (or the Entra Domain Services sync) so it holds exactly the person's objectId
 -- The person is found by UPN, else mail, independently of msDS-aadObjectId; the value must equal

@@ -5,6 +5,7 @@
 -- title: LDAP entry has no msDS-aadObjectId
 -- change: LDAP entry attribute msDS-aadObjectId
 -- depends_on: ldap, entra_users
+-- requires: graph User.Read.All
 -- predicted_error: Accounts created or synchronised from LDAP get no objectId; sign-in through LDAP will not match the token's oid
 -- remediation: Check Entra Domain Services synchronisation for this user (msDS-aadObjectId is written by the sync); on self-managed AD, populate it with the Entra objectId
 SELECT 'user' AS subject_type, e.object_id AS entra_object_id, NULL AS mattermost_user_id,

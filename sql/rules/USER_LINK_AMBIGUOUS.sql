@@ -5,6 +5,7 @@
 -- title: The identifier that links the account belongs to several Entra users
 -- change: Mattermost account auth_data, once its owner is known
 -- depends_on: mattermost_users, entra_users, mattermost_config
+-- requires: graph User.Read.All; mattermost manage_system
 -- predicted_error: User mismatch at the next mobile sign-in unless the account holds its owner's objectId; which person owns it cannot be told from the directories
 -- remediation: Decide which of the candidate Entra users owns the account, then set its auth_data to that person's objectId (PUT /api/v4/users/{user_id}/auth); make the shared mail, UPN or LDAP value unique in the directory
 -- Issue 14: the first identifier an account shares with Entra (sql/derive/30_mm_links.sql) can be an

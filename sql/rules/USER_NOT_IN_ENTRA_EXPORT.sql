@@ -6,6 +6,7 @@
 -- title: Policy-group member missing from the users export
 -- change: the Entra users export
 -- depends_on: entra_users, entra_groups
+-- requires: graph GroupMember.Read.All, User.Read.All
 -- predicted_error: not evaluated: the person is targeted by the policy but absent from the Entra users export
 -- remediation: Export entra_users.json and entra_groups/ at the same time, with every page of GET /users (follow @odata.nextLink to the end)
 -- Added beyond issue 2: the exports disagree, so nothing can be said about this person's accounts.

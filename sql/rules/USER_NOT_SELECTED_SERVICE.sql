@@ -6,6 +6,7 @@
 -- title: Targeted user signs in with another auth service
 -- change: Mattermost account auth service
 -- depends_on: mattermost_users, entra_users, mattermost_config
+-- requires: graph User.Read.All; mattermost manage_system
 -- predicted_error: not evaluated: Intune MAM applies only to the auth service named in IntuneSettings.AuthService
 -- remediation: Migrate the account to the selected auth service (mmctl user migrate-auth) if the user must be protected by Intune MAM
 SELECT 'user' AS subject_type, any_value(a.entra_object_id) AS entra_object_id,

@@ -5,6 +5,7 @@
 -- title: Account matches no Entra user
 -- change: Mattermost account auth_data (or deactivate)
 -- depends_on: mattermost_users, entra_users, mattermost_config
+-- requires: graph User.Read.All; mattermost manage_system
 -- predicted_error: User mismatch: no Entra user's oid can equal this account's AuthData
 -- remediation: Find the person in Entra and set auth_data to their objectId, or deactivate the account if the person has left
 SELECT 'user' AS subject_type, NULL AS entra_object_id, a.id AS mattermost_user_id,

@@ -5,6 +5,7 @@
 -- title: The IdAttribute value the IdP sends differs from the SAML account's auth_data
 -- change: Mattermost account auth_data
 -- depends_on: saml, saml_metadata, mattermost_users, mattermost_config, entra_users
+-- requires: graph User.Read.All; mattermost manage_system
 -- predicted_error: User mismatch: the account's AuthData is not what SAML sign-in sends, so it matches neither the assertion nor the token's oid
 -- remediation: Have the user sign in once on web or desktop with SAML (Mattermost rewrites AuthData to the IdAttribute value), or set auth_data with PUT /api/v4/users/{user_id}/auth
 -- Exact comparison, as the server does, against the person's SAML accounts. An account whose link is

@@ -4,6 +4,7 @@
 -- title: SAML NameID is transient or pairwise: not an identity
 -- change: nothing: SAML NameID is not used as the id
 -- depends_on: saml, saml_metadata, entra_users
+-- requires: graph User.Read.All
 -- predicted_error: none while IdAttribute is the objectidentifier claim; binding by NameID would break at the next sign-in
 -- remediation: Keep SamlSettings.IdAttribute on the objectidentifier claim; never bind accounts by this NameID
 SELECT 'user' AS subject_type, p.person_object_id AS entra_object_id, NULL AS mattermost_user_id,

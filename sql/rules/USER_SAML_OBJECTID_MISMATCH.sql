@@ -5,6 +5,7 @@
 -- title: SAML objectidentifier differs from the user's Entra objectId
 -- change: Entra enterprise application Attributes & Claims: objectidentifier = user.objectid
 -- depends_on: saml, saml_metadata, entra_users
+-- requires: graph User.Read.All
 -- predicted_error: User mismatch: the SAML sign-in binds the account to another value than the token's oid
 -- remediation: Map the objectidentifier claim to user.objectid (not a directory extension or an on-premises attribute) in the Entra enterprise application
 -- The user is found by the claim itself (normalised), else by name / upn / email; the claim must

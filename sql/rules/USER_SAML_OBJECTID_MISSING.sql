@@ -5,6 +5,7 @@
 -- title: SAML assertion carries no objectidentifier claim
 -- change: Entra enterprise application Attributes & Claims: objectidentifier claim
 -- depends_on: saml, saml_metadata, entra_users
+-- requires: graph User.Read.All
 -- predicted_error: User mismatch: without the objectId claim, SAML sign-in cannot bind the account to the token's oid
 -- remediation: Add the claim http://schemas.microsoft.com/identity/claims/objectidentifier = user.objectid to the Entra enterprise application (Attributes & Claims)
 SELECT 'user' AS subject_type, p.person_object_id AS entra_object_id, NULL AS mattermost_user_id,

@@ -5,6 +5,7 @@
 -- title: Targeted user has no Mattermost account (SAML)
 -- change: Mattermost account: provision (first web or desktop SAML sign-in)
 -- depends_on: mattermost_users, entra_users, mattermost_config
+-- requires: graph User.Read.All; mattermost manage_system
 -- predicted_error: HTTP 428 account_not_found: mobile sign-in creates no SAML users
 -- remediation: Have the user sign in once on web or desktop with SAML before mobile, or provision the account in advance
 SELECT 'user' AS subject_type, e.object_id AS entra_object_id, NULL AS mattermost_user_id,

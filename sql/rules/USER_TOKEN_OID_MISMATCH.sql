@@ -5,6 +5,7 @@
 -- title: The token's oid is not the user's objectId or account auth_data
 -- change: Mattermost account auth_data
 -- depends_on: msal_tokens, entra_users, mattermost_users, mattermost_config
+-- requires: graph User.Read.All; mattermost manage_system
 -- predicted_error: User mismatch: the server looks up AuthData = oid and finds no account (or another person's)
 -- remediation: Bind the user's account to the objectId in the token's oid (PUT /api/v4/users/{user_id}/auth), or find why Entra issues this oid for this user (a guest or a second account)
 -- A token without oid is TOKEN_OID_MISSING only.

@@ -1,0 +1,179 @@
+"""The permissions every input, rule and live call needs (issue 13, "Permissions, declared and checked"):
+the one place that knows them.
+
+Why checked before pulling: a Graph call without its permission answers 403, and until now a 403 on,
+say, the Intune policies failed the whole run, leaving the admin to learn per check what to grant. The
+live Graph source now reads the token's ``roles`` (application) or ``scp`` (delegated) first and skips
+each part whose permission is missing, naming the permission and the app registration to grant it to;
+the run is partial (exit 4), and the rules that needed the part are skipped with the same sentence,
+never reported as passing. An opaque token (not a JWT) cannot be read: then a 403 on a call leads to
+the same skip, naming the permission that call declares.
+
+A broader permission satisfies a narrower one only where Microsoft documents it for the call made: each
+entry of GRAPH_ACCEPTED lists the "least privileged" permission and the "higher privileged" ones of the
+call's Graph API reference page (Permissions section). Being strict here costs a skipped check; being
+generous would cost a failed run later, so nothing is inferred from names.
+
+Mattermost permissions are declared, not checked against the token: the API source already refuses a
+token without ``manage_system`` (reconcile/sources/mattermost_api.py ``check_admin``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+APPLICATION, DELEGATED = "application", "delegated"
+
+# needed permission -> every permission that grants the calls made with it (the needed one included).
+# Application and delegated permissions of these calls carry the same names.
+GRAPH_ACCEPTED: dict[str, frozenset[str]] = {
+    # GET /users, /users/delta (user-list, user-delta): User.Read.All; higher User.ReadWrite.All,
+    # Directory.Read.All, Directory.ReadWrite.All
+    "User.Read.All": frozenset({"User.Read.All", "User.ReadWrite.All", "Directory.Read.All",
+                                "Directory.ReadWrite.All"}),
+    # GET /groups/{id}/transitiveMembers (group-list-transitivemembers): GroupMember.Read.All; higher
+    # Group.Read.All, Directory.Read.All, GroupMember.ReadWrite.All, Group.ReadWrite.All, Directory.ReadWrite.All
+    "GroupMember.Read.All": frozenset({"GroupMember.Read.All", "Group.Read.All", "GroupMember.ReadWrite.All",
+                                       "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}),
+    # GET /applications(appId=), /servicePrincipals?$filter (application-get, serviceprincipal-list):
+    # Application.Read.All; higher Application.ReadWrite.All, Directory.Read.All, Directory.ReadWrite.All
+    "Application.Read.All": frozenset({"Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All",
+                                       "Directory.ReadWrite.All"}),
+    # GET /oauth2PermissionGrants?$filter=clientId (oauth2permissiongrant-list):
+    # DelegatedPermissionGrant.Read.All; higher Directory.Read.All, DelegatedPermissionGrant.ReadWrite.All,
+    # Directory.ReadWrite.All
+    "DelegatedPermissionGrant.Read.All": frozenset({"DelegatedPermissionGrant.Read.All",
+                                                    "DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All",
+                                                    "Directory.ReadWrite.All"}),
+    # GET /policies/authorizationPolicy (authorizationpolicy-get): Policy.Read.All; higher
+    # Policy.ReadWrite.Authorization
+    "Policy.Read.All": frozenset({"Policy.Read.All", "Policy.ReadWrite.Authorization"}),
+    # GET /deviceAppManagement/iosManagedAppProtections (intune-mam-iosmanagedappprotection-list):
+    # DeviceManagementApps.Read.All; higher DeviceManagementApps.ReadWrite.All
+    "DeviceManagementApps.Read.All": frozenset({"DeviceManagementApps.Read.All",
+                                                "DeviceManagementApps.ReadWrite.All"}),
+}
+
+# What the live source of each input calls, as the Graph permissions those calls need. Inputs only ever
+# read from files (saml, saml_metadata, msal_tokens, exceptions) need none; ldap needs a directory bind.
+INPUT_GRAPH: dict[str, tuple[str, ...]] = {
+    "entra_users": ("User.Read.All",),
+    "entra_licenses": ("User.Read.All",),           # assignedPlans, read with the users
+    "entra_groups": ("GroupMember.Read.All",),
+    "entra_application": ("Application.Read.All",),
+    "entra_service_principals": ("Application.Read.All",),
+    "entra_grants": ("Application.Read.All", "DelegatedPermissionGrant.Read.All"),  # found through the SPs
+    "entra_authorization_policy": ("Policy.Read.All",),
+    "intune_policies": ("DeviceManagementApps.Read.All",),
+}
+# The Mattermost API source: auth_data is returned only to manage_system (model.User.Sanitize), and
+# GET /api/v4/config needs it too; the full licence is an admin's read as well.
+INPUT_MATTERMOST: dict[str, tuple[str, ...]] = {
+    "mattermost_users": ("manage_system",),
+    "mattermost_config": ("manage_system",),
+    "mattermost_license": ("manage_system",),
+}
+NO_REQUIREMENTS = "none"
+
+
+def requires_of(depends_on: Iterable[str]) -> str:
+    """The ``requires:`` header a rule with these inputs must carry: ``graph A, B; mattermost c`` (each
+    list sorted), or ``none``. tests/test_rule_contract.py holds every rule to it."""
+    depends = list(depends_on)
+    graph = sorted({p for dep in depends for p in INPUT_GRAPH.get(dep, ())})
+    mattermost = sorted({p for dep in depends for p in INPUT_MATTERMOST.get(dep, ())})
+    parts = [f"{system} {', '.join(names)}" for system, names in (("graph", graph), ("mattermost", mattermost))
+             if names]
+    return "; ".join(parts) or NO_REQUIREMENTS
+
+
+def graph_permissions_of(requires: str) -> tuple[str, ...]:
+    """The Graph permissions named in a ``requires:`` header."""
+    for part in requires.split(";"):
+        system, _, names = part.strip().partition(" ")
+        if system == "graph":
+            return tuple(n.strip() for n in names.split(",") if n.strip())
+    return ()
+
+
+def satisfied(needed: str, granted: Iterable[str]) -> bool:
+    """Whether any granted permission grants what ``needed`` is needed for (GRAPH_ACCEPTED)."""
+    return bool(GRAPH_ACCEPTED.get(needed, frozenset({needed})) & set(granted))
+
+
+@dataclass(frozen=True)
+class TokenGrants:
+    """What a Graph access token says it may do: its kind, the permissions, and the app it was issued to."""
+
+    kind: str                      # application (roles) | delegated (scp)
+    permissions: frozenset[str]
+    app_id: str | None             # appid (v1 tokens) or azp (v2)
+
+    def missing(self, needed: Iterable[str]) -> list[str]:
+        return [p for p in needed if not satisfied(p, self.permissions)]
+
+
+def jwt_claims(token: str) -> dict | None:
+    """The payload of a JWT, decoded without verifying (Graph verifies it; we only read what it claims),
+    or None when the token is opaque: not three base64url parts with a JSON object in the middle."""
+    parts = token.strip().removeprefix("Bearer ").strip().split(".")
+    if len(parts) != 3:
+        return None
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
+    except (binascii.Error, ValueError, UnicodeError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def grants_from_claims(claims: Mapping[str, object], fallback_app_id: str | None = None) -> TokenGrants:
+    """``scp`` (space-separated) makes a delegated token; otherwise it is an application token whose
+    ``roles`` are its permissions (an app-only token without ``roles`` has been granted none)."""
+    app_id = claims.get("appid") or claims.get("azp") or fallback_app_id
+    scp = claims.get("scp")
+    if isinstance(scp, str):
+        return TokenGrants(DELEGATED, frozenset(scp.split()), str(app_id) if app_id else None)
+    roles = claims.get("roles")
+    names = frozenset(str(r) for r in roles) if isinstance(roles, list) else frozenset()
+    return TokenGrants(APPLICATION, names, str(app_id) if app_id else None)
+
+
+def skip_reason(permission: str, kind: str, app_id: str | None) -> str:
+    """The sentence a skipped part or rule carries, in summary.json, the console and the report."""
+    return (f"needs Graph permission `{permission}` ({kind}): grant it to the app registration "
+            f"`{app_id or 'of the configured client id'}` and consent")
+
+
+@dataclass(frozen=True)
+class MissingPermission:
+    """A Graph permission a run lacked, and what it was needed by (source parts, then rules)."""
+
+    permission: str
+    kind: str
+    needed_by: tuple[str, ...]
+
+    def as_summary(self) -> dict:
+        return {"permission": self.permission, "type": self.kind, "needed_by": list(self.needed_by)}
+
+
+def missing_permissions(skipped_parts: Iterable[tuple[str, str, str]],
+                        skipped_rules: Iterable[tuple[str, Iterable[str]]]) -> list[MissingPermission]:
+    """summary.json's ``missing_permissions``: each permission once, with every source part (``graph.X``
+    for an input X) and rule skipped for it. ``skipped_parts`` is (input, permission, kind);
+    ``skipped_rules`` is (rule id, the inputs it was skipped for)."""
+    by_permission: dict[tuple[str, str], set[str]] = {}
+    input_permission: dict[str, tuple[str, str]] = {}
+    for name, permission, kind in skipped_parts:
+        by_permission.setdefault((permission, kind), set()).add(f"graph.{name}")
+        input_permission[name] = (permission, kind)
+    for rule_id, inputs in skipped_rules:
+        for name in inputs:
+            if name in input_permission:
+                by_permission[input_permission[name]].add(rule_id)
+    return [MissingPermission(permission, kind, tuple(sorted(needed)))
+            for (permission, kind), needed in sorted(by_permission.items())]
