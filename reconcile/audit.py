@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from reconcile import __version__, drift, exceptions
+from reconcile import __version__, drift, exceptions, permissions
 from reconcile.config import FAIL_ON_LEVELS, RunConfig
 from reconcile.errors import ExitCode, MemoryLimitError, ReconcileError, ReportsNotWritten
 from reconcile.normalise import check_raw, stage
@@ -259,13 +259,14 @@ def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep
         say(f"running {len(rules)} rules")
         available = {info.name for info in inputs if info.available}
         failed = {info.name for info in inputs if info.failed}
+        lacking = {info.name: info.note or "" for info in inputs if info.missing_permission}
         # every rule, then the exceptions' verdicts, then the EXCEPTION_* rules that read them
         first = [r for r in rules if not exceptions.is_exception_rule(r.rule_id)]
-        results = run_rules(con, first, available, run_id, failed)
+        results = run_rules(con, first, available, run_id, failed, lacking)
         exceptions.record_rule_runs(con, results)
         exceptions.cover(con)
         results += run_rules(con, [r for r in rules if exceptions.is_exception_rule(r.rule_id)], available,
-                             run_id, failed)
+                             run_id, failed, lacking)
         order = {rule.rule_id: n for n, rule in enumerate(rules)}
         results.sort(key=lambda res: order[res.rule.rule_id])
         run_sql_file(con, sql_dir() / "readiness.sql")
@@ -289,6 +290,7 @@ def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep
         lap("store")
         result.summary = _summary(result, started, finished, fail_on, severity_counts, previous)
         result.summary["exceptions"] = exceptions.summary(con, entries, opts.exceptions_file, run_date)
+        result.summary["missing_permissions"] = permissions.summary(inputs, results)
         result.summary["phase_seconds"] = phases
         say(f"writing reports to {output_dir}")
         try:

@@ -483,10 +483,38 @@ def sources_test_command(ctx: click.Context, job_file: Path | None, timeout: flo
     if not console.is_terminal:
         console.width = 200
     console.print(table)
+    if config.entra.read == "graph":
+        _print_permissions(console, results, config)
     failed = [row for row in results if not row.ok]
     if failed:
         Console(stderr=True).print(f"{len(failed)} of {len(results)} check(s) failed", highlight=False)
     ctx.exit(ExitCode.INPUT_ERROR if failed else ExitCode.CLEAN)
+
+
+def _print_permissions(console: Console, results: list, config: RunConfig) -> None:
+    """The Graph permissions the audit needs: who needs each, and whether the credential has it."""
+    from rich.table import Table
+
+    from reconcile.sources.probe import permission_table
+    from reconcile.sources.registry import source_environ
+
+    try:
+        environ = source_environ(config, os.environ)  # the job file's { env = } / { file = } secrets too
+    except ReconcileError:
+        environ = os.environ  # the probe table already has the row saying why
+
+    table = Table(title="Microsoft Graph permissions", title_justify="left")
+    for column in ("permission", "type", "needed by", "granted"):
+        table.add_column(column, overflow="fold")
+    rows = permission_table(results, environ)
+    colour = {"yes": "green", "no": "bold red", "not checked": "yellow"}
+    for row in rows:
+        table.add_row(row.permission, row.kind, ", ".join(row.needed_by), f"[{colour[row.granted]}]{row.granted}[/]")
+    console.print(table)
+    missing = [row.permission for row in rows if row.granted == "no"]
+    if missing:
+        Console(stderr=True).print(f"missing Graph permission(s): {', '.join(missing)}: the audit skips what needs "
+                                   "them (a partial run, exit 4)", highlight=False)
 
 
 @main.group("exceptions")

@@ -145,8 +145,8 @@ def grants_from_claims(claims: Mapping[str, object], fallback_app_id: str | None
 
 def skip_reason(permission: str, kind: str, app_id: str | None) -> str:
     """The sentence a skipped part or rule carries, in summary.json, the console and the report."""
-    return (f"needs Graph permission `{permission}` ({kind}): grant it to the app registration "
-            f"`{app_id or 'of the configured client id'}` and consent")
+    which = f"the app registration `{app_id}`" if app_id else "the app registration the token was issued to"
+    return f"needs Graph permission `{permission}` ({kind}): grant it to {which} and consent"
 
 
 @dataclass(frozen=True)
@@ -177,3 +177,19 @@ def missing_permissions(skipped_parts: Iterable[tuple[str, str, str]],
                 by_permission[input_permission[name]].add(rule_id)
     return [MissingPermission(permission, kind, tuple(sorted(needed)))
             for (permission, kind), needed in sorted(by_permission.items())]
+
+
+def summary(inputs: Iterable, results: Iterable) -> list[dict]:
+    """summary.json's ``missing_permissions`` for a run: from its inputs (InputInfo with
+    ``missing_permission``) and its rule results (RuleResult)."""
+    parts = [(i.name, *i.missing_permission) for i in inputs if i.missing_permission]
+    lacking = {name for name, _, _ in parts}
+    rules = [(r.rule.rule_id, [d for d in r.rule.depends_on if d in lacking]) for r in results
+             if r.status == "skipped"]
+    return [m.as_summary() for m in missing_permissions(parts, rules)]
+
+
+def needed_by(permission: str, rules: Iterable) -> list[str]:
+    """The source parts (``graph.<input>``) and rules (from their ``requires:``) that need ``permission``."""
+    parts = [f"graph.{name}" for name, needs in INPUT_GRAPH.items() if permission in needs]
+    return parts + sorted(r.rule_id for r in rules if permission in graph_permissions_of(r.requires))

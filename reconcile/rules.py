@@ -9,7 +9,7 @@ missing export can never pass for a clean result.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,12 +161,15 @@ def check_columns(con: duckdb.DuckDBPyConnection, rule: Rule) -> None:
 
 def run_rules(
     con: duckdb.DuckDBPyConnection, rules: list[Rule], available: set[str], run_id: str,
-    failed: set[str] = frozenset(),
+    failed: set[str] = frozenset(), reasons: Mapping[str, str] | None = None,
 ) -> list[RuleResult]:
     """Run every rule whose inputs are available into the (empty) findings table; skip the others.
 
-    Also fills ``rule_meta`` (every rule's severity and readiness effect) for readiness.sql.
+    ``reasons`` gives a failed input's own skip reason (the Graph permission it lacked, issue 13),
+    said instead of "source failed". Also fills ``rule_meta`` (every rule's severity and readiness
+    effect) for readiness.sql.
     """
+    reasons = reasons or {}
     con.executemany("INSERT INTO work.rule_meta VALUES (?, ?, ?, ?, ?)",
                     [(rule.rule_id, rule.severity, rule.readiness, rule.stage, OWNERS[rule.owner])
                      for rule in rules])
@@ -174,7 +177,11 @@ def run_rules(
     for rule in rules:
         broken = [dep for dep in rule.depends_on if dep in failed]
         if broken:  # never findings from half a source
-            results.append(RuleResult(rule, "skipped", 0, "source failed: " + ", ".join(broken)))
+            said = list(dict.fromkeys(reasons[dep] for dep in broken if dep in reasons))
+            other = [dep for dep in broken if dep not in reasons]
+            if other:
+                said.append("source failed: " + ", ".join(other))
+            results.append(RuleResult(rule, "skipped", 0, "; ".join(said)))
             continue
         missing = [dep for dep in rule.depends_on if dep not in available]
         if missing:

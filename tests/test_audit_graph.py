@@ -185,19 +185,24 @@ def test_live_pull_reads_the_two_app_model(tmp_path, graph):
     assert row["severity"] == "blocking" and "user consent disabled" in row["observed"]
 
 
-def test_authorization_policy_without_permission_is_a_note_not_a_failure(tmp_path, graph):
-    """Policy.Read.All only sharpens one verdict: without it the run is complete and says so."""
+def test_authorization_policy_without_permission_is_skipped_naming_it(tmp_path, graph):
+    """An opaque token refused Policy.Read.All: the part is skipped with what to grant, the run partial
+    (issue 13), and every other part and rule still runs."""
     graph.grant_token(DEFAULT_TOKEN, {"User.Read.All", "GroupMember.Read.All", "Application.Read.All",
                                       "DelegatedPermissionGrant.Read.All", "DeviceManagementApps.Read.All"})
     mm_only = Tenant(entra=None, mattermost=accounts(), config=config()).write(tmp_path / "mm")
     result = _run(["--entra", "graph", "--input-dir", str(mm_only), "--output-dir", str(tmp_path / "out")],
                   _env(graph))
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 4, result.output
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
-    assert summary["status"] == "complete"
+    assert summary["status"] == "partial"
+    assert not [r for r in summary["skipped_rules"] if "permission" in r["reason"]], "no rule reads it alone"
     [policy] = [i for i in summary["inputs"] if i["name"] == "entra_authorization_policy"]
-    assert not policy["available"] and not policy["failed"]
-    assert "Policy.Read.All" in policy["note"]
+    assert not policy["available"] and policy["failed"]
+    assert policy["note"] == ("needs Graph permission `Policy.Read.All` (application): grant it to the app "
+                              "registration the token was issued to and consent")
+    assert summary["missing_permissions"] == [{"permission": "Policy.Read.All", "type": "application",
+                                               "needed_by": ["graph.entra_authorization_policy"]}]
 
 
 def _incremental(graph, export, out, store, *extra):

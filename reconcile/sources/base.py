@@ -46,6 +46,9 @@ class InputInfo:
     rows: int | None = None
     note: str | None = None
     failed: bool = False  # the source was there but extraction failed: the run is partial
+    # (permission, application | delegated) when the part was skipped for a Graph permission the token
+    # lacks (reconcile.permissions); ``note`` then is the sentence naming what to grant
+    missing_permission: tuple[str, str] | None = None
 
 
 @dataclass
@@ -106,7 +109,7 @@ def failed_inputs(con: duckdb.DuckDBPyConnection, names: Iterable[str], tables: 
 def record_inputs(con: duckdb.DuckDBPyConnection, infos: list[InputInfo]) -> None:
     con.executemany(
         "INSERT INTO work.run_inputs VALUES ($name, $available, $file, $rows, $note, $failed)",
-        [asdict(info) for info in infos],
+        [{k: v for k, v in asdict(info).items() if k != "missing_permission"} for info in infos],
     )
 
 

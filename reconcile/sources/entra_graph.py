@@ -18,6 +18,7 @@ import duckdb
 
 from reconcile.errors import EmptySourceError, SourceError
 from reconcile.identifiers import MAM_APP_ID, MOBILE_CLIENT_IDS, parse_guid
+from reconcile.permissions import APPLICATION, INPUT_GRAPH, skip_reason
 from reconcile.sources.app_registration import (
     GRANT_COLUMNS,
     grant_rows,
@@ -58,46 +59,85 @@ def _guarded(con: duckdb.DuckDBPyConnection, names: tuple[str, ...], tables: tup
         return failed_inputs(con, names, tables, exc, GRAPH)
 
 
+class _Permissions:
+    """Which Graph parts the token may read (issue 13). With a JWT its ``roles``/``scp`` decide before a
+    part is called; with an opaque token the part is called and a 403 decides. Either way a part whose
+    permission is missing is skipped: its inputs are failed (the run is partial) with the sentence that
+    names the permission and the app registration to grant it to, never read as empty or passing."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, source: GraphSource):
+        self.con = con
+        self.grants = source.token_grants()
+        self.kind = self.grants.kind if self.grants else APPLICATION
+        self.app_id = (self.grants.app_id if self.grants else None) or source.settings.client_id
+
+    def lacking(self, needed: tuple[str, ...]) -> str | None:
+        """The first of ``needed`` the token is known to lack (None with an opaque token)."""
+        missing = self.grants.missing(needed) if self.grants else []
+        return missing[0] if missing else None
+
+    def skipped(self, names: tuple[str, ...], tables: tuple[str, ...], permission: str) -> list[InputInfo]:
+        for table in tables:
+            self.con.execute(f"DELETE FROM work.{table}")
+        note = skip_reason(permission, self.kind, self.app_id)
+        return [InputInfo(name, False, GRAPH, None, note, failed=True, missing_permission=(permission, self.kind))
+                for name in names]
+
+    def part(self, names: tuple[str, ...], tables: tuple[str, ...], needed: tuple[str, ...],
+             load: Callable[[], list[InputInfo]]) -> list[InputInfo]:
+        """One Graph part: skipped for a missing permission, else read (a source failure fails only it)."""
+        lacking = self.lacking(needed)
+        if lacking:
+            return self.skipped(names, tables, lacking)
+        try:
+            return _guarded(self.con, names, tables, load)
+        except GraphAuthError as exc:
+            if exc.status != 403:
+                raise
+            return self.skipped(names, tables, exc.permission or needed[0])
+
+
 def load_entra_from_graph(con: duckdb.DuckDBPyConnection, source: GraphSource, pull: GraphPull) -> list[InputInfo]:
     """Load users, licences, targeting groups, policies and the app registration from Graph.
 
-    GraphAuthError (401/403) propagates: that is a broken run, not a partial one.
+    The probe proves the credentials and User.Read.All: a 401, or a 403 for the users themselves,
+    propagates (GraphAuthError: the Entra source fails as a whole). Every other part needs its own
+    permission (reconcile.permissions.INPUT_GRAPH) and is skipped without it (_Permissions).
     """
     source.probe()
+    gate = _Permissions(con, source)
     infos: list[InputInfo] = []
     if pull.discover_policies:
-        infos += _guarded(con, ("intune_policies",), ("intune_policy_apps", "intune_policy_targets"),
-                          lambda: [_load_policies(con, source)])
+        infos += gate.part(("intune_policies",), ("intune_policy_apps", "intune_policy_targets"),
+                           INPUT_GRAPH["intune_policies"], lambda: [_load_policies(con, source)])
     else:
         infos.append(InputInfo("intune_policies", False, note="--intune-group given: policies not discovered"))
     load_users = (lambda: _load_users_incremental(con, source, pull)) if pull.incremental else (
         lambda: _load_users(con, source))
     infos += _guarded(con, ("entra_users", "entra_licenses"),
                       ("raw_entra_users", "entra_user_raw", "graph_state_pending"), load_users)
-    infos += _guarded(con, ("entra_groups",), ("raw_entra_group_members", "entra_groups_read"),
-                      lambda: [_load_groups(con, source)])
-    _load_exception_groups(con, source, pull.exception_groups)
+    infos += gate.part(("entra_groups",), ("raw_entra_group_members", "entra_groups_read"),
+                       INPUT_GRAPH["entra_groups"], lambda: [_load_groups(con, source)])
+    _load_exception_groups(con, source, pull.exception_groups, gate)
     if pull.app_id and parse_guid(pull.app_id):
-        infos += _guarded(con, ("entra_application", "entra_service_principals", "entra_grants"),
-                          ("entra_application", "entra_app_required_access", "entra_app_scopes",
-                           "entra_app_preauthorized", "entra_service_principals",
-                           "entra_sp_scopes", "entra_oauth2_grants"),
-                          lambda: _load_app_registration(con, source, pull.app_id, pull.mobile_client_ids))
+        app_id = pull.app_id
+        infos += gate.part(("entra_application", "entra_service_principals", "entra_grants"),
+                           ("entra_application", "entra_app_required_access", "entra_app_scopes",
+                            "entra_app_preauthorized", "entra_service_principals",
+                            "entra_sp_scopes", "entra_oauth2_grants"), INPUT_GRAPH["entra_application"],
+                           lambda: _load_app_registration(con, source, app_id, pull.mobile_client_ids, gate))
     else:
         note = (f"app id {pull.app_id!r} is not a GUID" if pull.app_id
                 else "no app id: give --entra-app-id or set IntuneSettings.ClientId")
         infos += [InputInfo(name, False, note=note)
                   for name in ("entra_application", "entra_service_principals", "entra_grants")]
-    infos += _guarded(con, ("entra_authorization_policy",), ("entra_authorization_policy",),
-                      lambda: [_load_authorization_policy(con, source)])
+    infos += gate.part(("entra_authorization_policy",), ("entra_authorization_policy",),
+                       INPUT_GRAPH["entra_authorization_policy"], lambda: [_load_authorization_policy(con, source)])
     return infos
 
 
 def _load_authorization_policy(con: duckdb.DuckDBPyConnection, source: GraphSource) -> InputInfo:
-    policy = source.authorization_policy()
-    if isinstance(policy, str):
-        return InputInfo("entra_authorization_policy", False, note=policy)
-    load_authorization_policy(con, policy)
+    load_authorization_policy(con, source.authorization_policy())
     return InputInfo("entra_authorization_policy", True, f"{GRAPH}: policies/authorizationPolicy", 1)
 
 
@@ -213,13 +253,19 @@ def _load_groups(con: duckdb.DuckDBPyConnection, source: GraphSource) -> InputIn
     return InputInfo("entra_groups", True, f"{GRAPH}: transitiveMembers of {len(groups)} group(s)", total)
 
 
-def _load_exception_groups(con: duckdb.DuckDBPyConnection, source: GraphSource, groups: tuple[str, ...]) -> None:
+def _load_exception_groups(con: duckdb.DuckDBPyConnection, source: GraphSource, groups: tuple[str, ...],
+                           gate: _Permissions) -> None:
     """The members of the groups exceptions entries name and the targeting did not already read. A
     group that cannot be read (deleted, no permission) fails neither the source nor the run: the entry
     covers nothing, and EXCEPTION_UNUSED says why (an exception must never silence by guesswork)."""
     read = {row[0] for row in con.execute("SELECT group_id FROM work.entra_groups_read WHERE readable").fetchall()}
+    lacking = gate.lacking(INPUT_GRAPH["entra_groups"])
     for group in groups:
         if group in read:
+            continue
+        if lacking:
+            con.execute("INSERT INTO work.entra_groups_read VALUES ($1, 'exception', false, $2)",
+                        [group, skip_reason(lacking, gate.kind, gate.app_id)])
             continue
         try:
             land_group_members(con, group, source.group_members(group))
@@ -232,9 +278,10 @@ def _load_exception_groups(con: duckdb.DuckDBPyConnection, source: GraphSource, 
 
 
 def _load_app_registration(con: duckdb.DuckDBPyConnection, source: GraphSource, app_id: str,
-                           mobile_client_ids: tuple[str, ...]) -> list[InputInfo]:
+                           mobile_client_ids: tuple[str, ...], gate: _Permissions) -> list[InputInfo]:
     """The server API app, the service principals of it, of Mattermost Mobile and of MAM, and the
-    delegated grants of the Mattermost Mobile service principals (the consent Intune needs)."""
+    delegated grants of the Mattermost Mobile service principals (the consent Intune needs; a permission
+    of its own, DelegatedPermissionGrant.Read.All, so only the grants are skipped without it)."""
     app = source.application(app_id)
     if app is None:
         note = f"no application with appId {app_id} in this tenant"
@@ -244,12 +291,17 @@ def _load_app_registration(con: duckdb.DuckDBPyConnection, source: GraphSource, 
     principals = source.service_principals([app_id, *mobile_client_ids, MAM_APP_ID])
     load_service_principals(con, principals)
     mobile = {m.lower() for m in mobile_client_ids}
-    grants = [grant for sp in principals if str(sp.get("appId", "")).lower() in mobile and sp.get("id")
-              for grant in source.oauth2_permission_grants(sp["id"])]
-    load_rows(con, "entra_oauth2_grants", GRANT_COLUMNS, grant_rows(grants))
+
+    def load_grants() -> list[InputInfo]:
+        grants = [grant for sp in principals if str(sp.get("appId", "")).lower() in mobile and sp.get("id")
+                  for grant in source.oauth2_permission_grants(sp["id"])]
+        load_rows(con, "entra_oauth2_grants", GRANT_COLUMNS, grant_rows(grants))
+        return [InputInfo("entra_grants", True, f"{GRAPH}: oauth2PermissionGrants", len(grants))]
+
     return [InputInfo("entra_application", True, f"{GRAPH}: application", 1),
             InputInfo("entra_service_principals", True, f"{GRAPH}: servicePrincipals", len(principals)),
-            InputInfo("entra_grants", True, f"{GRAPH}: oauth2PermissionGrants", len(grants))]
+            *gate.part(("entra_grants",), ("entra_oauth2_grants",), ("DelegatedPermissionGrant.Read.All",),
+                       load_grants)]
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from reconcile.errors import ExitCode, ReconcileError, SourceError
+from reconcile.permissions import TokenGrants, grants_from_claims, jwt_claims
 from reconcile.redaction import strip_userinfo
 
 try:
@@ -97,9 +98,10 @@ class GraphAuthError(ReconcileError):
 
     exit_code = ExitCode.INPUT_ERROR
 
-    def __init__(self, message: str, status: int | None = None):
+    def __init__(self, message: str, status: int | None = None, permission: str | None = None):
         super().__init__(message)
         self.status = status
+        self.permission = permission  # what the refused call declares it needs (reconcile.permissions)
 
 
 class GraphSourceError(SourceError):
@@ -305,6 +307,24 @@ class GraphSource:
 
     # --- public extractors ---------------------------------------------------------------------
 
+    def token_grants(self) -> TokenGrants | None:
+        """What the token the SDK sends claims it may do (``roles`` or ``scp``), or None when it is opaque.
+
+        The token comes from the same credential, for the same scope, as every request's (azure-identity
+        caches it, so this costs no extra sign-in); it is decoded, never verified: Graph verifies it.
+        """
+        from azure.core.exceptions import ClientAuthenticationError
+
+        scope, _ = _scope_and_authority(self._base_url)
+        try:
+            token = self._credential.get_token(scope).token
+        except ClientAuthenticationError as exc:
+            s = self.settings
+            raise GraphAuthError(f"could not get a Microsoft Graph token for client {s.client_id} in tenant "
+                                 f"{s.tenant_id}: {self._scrub(_first_line(exc))}") from None
+        claims = jwt_claims(token)
+        return grants_from_claims(claims, self.settings.client_id) if claims is not None else None
+
     def probe(self) -> None:
         """One cheap request proving the credentials and ``User.Read.All`` work, before any extraction."""
         from msgraph.generated.users.users_request_builder import UsersRequestBuilder
@@ -404,19 +424,11 @@ class GraphSource:
         return list(self._records(call, lambda: self._client.oauth2_permission_grants.to_get_request_information(
             self._config(query_parameters=query))))
 
-    def authorization_policy(self) -> dict | str:
-        """The tenant's authorization policy (may users consent to apps?), or why it could not be read.
-
-        Policy.Read.All is an extra permission only ENTRA_MOBILE_CLIENT_NOT_PREAUTHORIZED's severity
-        rests on, so a 403 here is a note ("not read"), not a failed run.
-        """
+    def authorization_policy(self) -> dict:
+        """The tenant's authorization policy (may users consent to apps?). A 403 raises GraphAuthError
+        like every call; the Entra source turns it into a skip naming Policy.Read.All (issue 13)."""
         call = _Call("authorizationPolicy", "GET /policies/authorizationPolicy", "Policy.Read.All")
-        try:
-            raw = self._get(call, 1, lambda: self._client.policies.authorization_policy.to_get_request_information())
-        except GraphAuthError as exc:
-            if exc.status == 403:
-                return f"not read: {exc}"
-            raise
+        raw = self._get(call, 1, lambda: self._client.policies.authorization_policy.to_get_request_information())
         doc = self._parse(raw, call, 1)
         doc["_where"] = "graph: policies/authorizationPolicy"
         return doc
@@ -552,7 +564,8 @@ class GraphSource:
                 code, message = _odata_error(exc)
                 url = _safe_url(_request_url(info))
                 if status in (401, 403):
-                    raise GraphAuthError(self._auth_message(call, status, code, message), status) from None
+                    raise GraphAuthError(self._auth_message(call, status, code, message), status,
+                                         call.permission) from None
                 if status in _RETRY_STATUSES and attempt < self.max_retries:
                     wait = _retry_after(exc.response_headers)
                     wait = min(2.0 ** attempt, 60.0) if wait is None else wait

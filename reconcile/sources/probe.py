@@ -336,10 +336,52 @@ def _application(source: Any, app_id: str) -> str:
 
 
 def _authorization_policy(source: Any) -> str:
-    policy = source.authorization_policy()
-    if isinstance(policy, str):  # a 403: optional, the run notes it and goes on
-        return f"optional permission Policy.Read.All not granted ({policy})"
+    source.authorization_policy()  # a 403 raises: the run would skip that part (issue 13), so the row fails
     return "Policy.Read.All granted: the tenant's authorization policy readable"
+
+
+# The probe row that proves each Graph permission by calling with it.
+ROW_PERMISSIONS = {"graph users": "User.Read.All", "graph groups": "GroupMember.Read.All",
+                   "graph intune policies": "DeviceManagementApps.Read.All",
+                   "graph permission grants": "DelegatedPermissionGrant.Read.All",
+                   "graph app registration": "Application.Read.All",
+                   "graph authorization policy": "Policy.Read.All"}
+
+
+@dataclass(frozen=True)
+class PermissionRow:
+    """One line of the permissions table of ``sources test``: who needs it, and whether it is granted."""
+
+    permission: str
+    kind: str            # application | delegated
+    needed_by: tuple[str, ...]
+    granted: str         # yes | no | not checked
+
+
+def permission_table(results: list[ProbeResult], environ: Mapping[str, str]) -> list[PermissionRow]:
+    """Every Graph permission the run needs, as the audit would judge it: from the access token's roles or
+    scp when it is a JWT (what the run reads before pulling), else from the probe rows (a 403 is "no")."""
+    from reconcile.permissions import APPLICATION, GRAPH_ACCEPTED, grants_from_claims, jwt_claims, needed_by
+    from reconcile.rules import load_rules
+    from reconcile.sources.graph import graph_settings_from_env
+
+    token = graph_settings_from_env(environ).access_token
+    claims = jwt_claims(token) if token else None
+    grants = grants_from_claims(claims) if claims is not None else None
+    by_row = {r.source: r for r in results}
+    rules = load_rules()
+    table = []
+    for permission in GRAPH_ACCEPTED:
+        if grants is not None:
+            granted = "yes" if not grants.missing([permission]) else "no"
+        else:
+            row = next((by_row[name] for name, p in ROW_PERMISSIONS.items() if p == permission and name in by_row),
+                       None)
+            granted = ("not checked" if row is None else "yes" if row.ok
+                       else "no" if "HTTP 403" in row.detail else "not checked")
+        table.append(PermissionRow(permission, grants.kind if grants else APPLICATION,
+                                   tuple(needed_by(permission, rules)), granted))
+    return table
 
 
 def _graph_identity(settings: Any) -> str:
