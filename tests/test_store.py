@@ -10,6 +10,7 @@ then ``xz -9`` (DuckDB's 256 KiB blocks make the raw file 15 MB for a few hundre
 
 from __future__ import annotations
 
+import csv
 import lzma
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -84,7 +85,16 @@ def test_a_store_from_the_previous_release_is_migrated_and_keeps_its_history(tmp
     result = run_audit(sample_dir(), tmp_path / "out", store)
     assert result.exit_code == ExitCode.FINDINGS
     assert result.summary["previous_run_id"] == OLD_RUNS[1]
-    assert result.summary["changes_since_previous"] == {"new": 0, "resolved": 0}
+    # the one difference since that release's sample: Johanna Schmidt's email binding became ambiguous
+    # (a second person carries the alias: USER_LINK_AMBIGUOUS, issue 14), everything else persists
+    assert result.summary["changes_since_previous"] == {"new": 1, "resolved": 1}
+    johanna = "943e079a-a915-4bbc-a59c-6be515d01935"
+    with (tmp_path / "out" / "findings.csv").open(encoding="utf-8-sig") as handle:
+        new = [r for r in csv.DictReader(handle) if r["drift"] == "new"]
+    assert [(r["rule_id"], r["entra_object_id"]) for r in new] == [("USER_LINK_AMBIGUOUS", johanna)]
+    with (tmp_path / "out" / "resolved.csv").open(encoding="utf-8-sig") as handle:
+        assert [(r["rule_id"], r["entra_object_id"]) for r in csv.DictReader(handle)] == [
+            ("USER_AUTHDATA_IS_EMAIL", johanna)]
     versions = _rows(store, "SELECT version, tool_version FROM schema_version ORDER BY version")
     assert versions == [(v, "0.1.0") for v in range(1, LATEST + 1)]
     assert _history(store, OLD_RUNS, old_columns) == before, "the old runs, findings and readiness are kept"
