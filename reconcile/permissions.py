@@ -39,13 +39,14 @@ GRAPH_ACCEPTED: dict[str, frozenset[str]] = {
     # Group.Read.All, Directory.Read.All, GroupMember.ReadWrite.All, Group.ReadWrite.All, Directory.ReadWrite.All
     "GroupMember.Read.All": frozenset({"GroupMember.Read.All", "Group.Read.All", "GroupMember.ReadWrite.All",
                                        "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}),
-    # GET /applications(appId=), /servicePrincipals?$filter (application-get, serviceprincipal-list):
-    # Application.Read.All; higher Application.ReadWrite.All, Directory.Read.All, Directory.ReadWrite.All
-    "Application.Read.All": frozenset({"Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All",
-                                       "Directory.ReadWrite.All"}),
-    # GET /oauth2PermissionGrants?$filter=clientId (oauth2permissiongrant-list):
-    # DelegatedPermissionGrant.Read.All; higher Directory.Read.All, DelegatedPermissionGrant.ReadWrite.All,
-    # Directory.ReadWrite.All
+    # GET /applications(appId=) (application-get): application Application.Read.All, higher
+    # Application.ReadWrite.All (and .OwnedBy, which reads only the apps it owns: not counted); delegated
+    # adds Directory.Read.All (DELEGATED_ALSO). GET /servicePrincipals (serviceprincipal-list) allows as much.
+    "Application.Read.All": frozenset({"Application.Read.All", "Application.ReadWrite.All"}),
+    # GET /oauth2PermissionGrants?$filter=clientId (oauth2permissiongrant-list): the reference lists
+    # Directory.Read.All as least privileged, higher DelegatedPermissionGrant.ReadWrite.All and
+    # Directory.ReadWrite.All; DelegatedPermissionGrant.Read.All (the narrower permission Entra offers for
+    # exactly this read) is what the run asks for, and should Graph refuse it, the 403 skips the grants alone
     "DelegatedPermissionGrant.Read.All": frozenset({"DelegatedPermissionGrant.Read.All",
                                                     "DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All",
                                                     "Directory.ReadWrite.All"}),
@@ -56,6 +57,11 @@ GRAPH_ACCEPTED: dict[str, frozenset[str]] = {
     # DeviceManagementApps.Read.All; higher DeviceManagementApps.ReadWrite.All
     "DeviceManagementApps.Read.All": frozenset({"DeviceManagementApps.Read.All",
                                                 "DeviceManagementApps.ReadWrite.All"}),
+}
+
+# Delegated tokens only: what the reference lists as higher privileged for the delegated case alone.
+DELEGATED_ALSO: dict[str, frozenset[str]] = {
+    "Application.Read.All": frozenset({"Directory.Read.All", "Directory.ReadWrite.All"}),
 }
 
 # What the live source of each input calls, as the Graph permissions those calls need. Inputs only ever
@@ -100,9 +106,12 @@ def graph_permissions_of(requires: str) -> tuple[str, ...]:
     return ()
 
 
-def satisfied(needed: str, granted: Iterable[str]) -> bool:
-    """Whether any granted permission grants what ``needed`` is needed for (GRAPH_ACCEPTED)."""
-    return bool(GRAPH_ACCEPTED.get(needed, frozenset({needed})) & set(granted))
+def satisfied(needed: str, granted: Iterable[str], kind: str = APPLICATION) -> bool:
+    """Whether any granted permission of a token of ``kind`` grants what ``needed`` is needed for."""
+    accepted = GRAPH_ACCEPTED.get(needed, frozenset({needed}))
+    if kind == DELEGATED:
+        accepted |= DELEGATED_ALSO.get(needed, frozenset())
+    return bool(accepted & set(granted))
 
 
 @dataclass(frozen=True)
@@ -114,7 +123,7 @@ class TokenGrants:
     app_id: str | None             # appid (v1 tokens) or azp (v2)
 
     def missing(self, needed: Iterable[str]) -> list[str]:
-        return [p for p in needed if not satisfied(p, self.permissions)]
+        return [p for p in needed if not satisfied(p, self.permissions, self.kind)]
 
 
 def jwt_claims(token: str) -> dict | None:

@@ -88,13 +88,17 @@ def test_near_miss_every_permission_granted_skips_nothing(tmp_path, tenant_graph
 
 
 def test_broader_permissions_satisfy_the_narrower_ones(tmp_path, tenant_graph):
-    broad = ("Directory.Read.All", "Policy.ReadWrite.Authorization", "DeviceManagementApps.ReadWrite.All")
+    broad = ("Directory.Read.All", "Application.ReadWrite.All", "Policy.ReadWrite.Authorization",
+             "DeviceManagementApps.ReadWrite.All")
     result, summary = _audit(tmp_path, tenant_graph, _app_token(tenant_graph, broad))
     assert result.exit_code == 1, result.output
     assert summary["status"] == "complete" and summary["missing_permissions"] == []
-    # Directory.Read.All covers users, groups, apps and grants, but nothing grants the Intune policies
-    # except DeviceManagementApps itself: the near miss
+    # Directory.Read.All covers users, groups and grants; for an app-only token the reference does not list
+    # it for reading an application (a delegated one may), and nothing but DeviceManagementApps grants the
+    # Intune policies: the near misses
     assert satisfied("GroupMember.Read.All", {"Group.Read.All"})
+    assert not satisfied("Application.Read.All", {"Directory.Read.All"}, "application")
+    assert satisfied("Application.Read.All", {"Directory.Read.All"}, "delegated")
     assert not satisfied("DeviceManagementApps.Read.All", {"Directory.ReadWrite.All"})
     assert not satisfied("Policy.Read.All", {"Directory.Read.All"})
 
@@ -129,6 +133,14 @@ def test_no_permission_for_the_users_fails_the_entra_source_as_before(tmp_path, 
     result, summary = _audit(tmp_path, tenant_graph, token)
     assert result.exit_code == 3, result.output
     assert "User.Read.All" in result.stderr and summary is None, "nothing written"
+
+
+def test_directory_read_all_alone_does_not_read_the_app_registration_app_only(tmp_path, tenant_graph):
+    token = _app_token(tenant_graph, ("Directory.Read.All", "Policy.Read.All", "DeviceManagementApps.Read.All"))
+    result, summary = _audit(tmp_path, tenant_graph, token)
+    assert result.exit_code == 4, result.output
+    assert [m["permission"] for m in summary["missing_permissions"]] == ["Application.Read.All"]
+    assert not [r for r in tenant_graph.requests if r.route.startswith("/applications")], "not asked"
 
 
 def test_a_missing_grants_permission_skips_only_the_consent_check(tmp_path, tenant_graph):
