@@ -128,6 +128,16 @@ def test_an_opaque_token_is_skipped_on_its_403_naming_the_calls_permission(tmp_p
     assert summary["missing_permissions"][0]["needed_by"][-1] == "graph.intune_policies"
 
 
+def test_a_jwt_claiming_a_permission_graph_refuses_is_skipped_on_the_403(tmp_path, tenant_graph):
+    """Claims are read, not trusted: consent revoked after the token was issued still gives a 403."""
+    token = jwt({"appid": READER_APP, "roles": list(ALL)})
+    tenant_graph.grant_token(token, tuple(p for p in ALL if p != "DeviceManagementApps.Read.All"))
+    result, summary = _audit(tmp_path, tenant_graph, token)
+    assert result.exit_code == 4, result.output
+    assert {r for r, why in _skips(summary).items() if "DeviceManagementApps.Read.All" in why} == INTUNE_RULES
+    assert [r.status for r in tenant_graph.requests_to("/deviceAppManagement/iosManagedAppProtections")] == [403]
+
+
 def test_no_permission_for_the_users_fails_the_entra_source_as_before(tmp_path, tenant_graph):
     token = _app_token(tenant_graph, tuple(p for p in ALL if p != "User.Read.All"))
     result, summary = _audit(tmp_path, tenant_graph, token)
