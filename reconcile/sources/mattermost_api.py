@@ -225,14 +225,10 @@ class MattermostApi:
         Mattermost sanitises ``auth_data`` for every caller without ``manage_system``; only the
         ``system_admin`` role has it, so the roles on ``/users/me`` decide.
         """
-        roles, who = self._my_roles()
-        if SYSTEM_ADMIN_ROLE not in roles:
-            raise MattermostAuthError(
-                f"the Mattermost token belongs to {who!r} (roles: {' '.join(roles) or 'none'}), which is not a system "
-                f"admin: Mattermost returns auth_data only to callers with the manage_system permission, so every "
-                f"account would look unbound. Use a personal access token of a system admin (or of a bot account "
-                f"given the system_admin role) in {ENV_TOKEN}")
-        self._admin_checked = True
+        self._require_system_admin(
+            "which is not a system admin: Mattermost returns auth_data only to callers with the manage_system "
+            "permission, so every account would look unbound. Use a personal access token of a system admin (or "
+            f"of a bot account given the system_admin role) in {ENV_TOKEN}")
 
     def check_user_editor(self) -> None:
         """Prove the token may change other accounts' auth data, before anything is written.
@@ -243,14 +239,17 @@ class MattermostApi:
         but not ``manage_system`` and are refused, so the roles decide exactly as for ``check_admin``:
         ``system_admin`` or nothing. (The same role is what lets GET /users/{id} show ``auth_data``.)
         """
+        self._require_system_admin(
+            "which may not change other accounts' auth data: Mattermost's PUT /api/v4/users/{id}/auth accepts only "
+            "a system admin (the manage_system permission; its refusal names edit_other_users, which delegated "
+            "roles such as system_user_manager have but which is not enough). Use a system admin's personal access "
+            f"token in {ENV_TOKEN}")
+
+    def _require_system_admin(self, why_not: str) -> None:
         roles, who = self._my_roles()
         if SYSTEM_ADMIN_ROLE not in roles:
-            raise MattermostAuthError(
-                f"the Mattermost token belongs to {who!r} (roles: {' '.join(roles) or 'none'}), which may not change "
-                f"other accounts' auth data: Mattermost's PUT /api/v4/users/{{id}}/auth accepts only a system admin "
-                f"(the manage_system permission; its refusal names edit_other_users, which delegated roles such as "
-                f"system_user_manager have but which is not enough). Use a system admin's personal access token in "
-                f"{ENV_TOKEN}")
+            raise MattermostAuthError(f"the Mattermost token belongs to {who!r} (roles: {' '.join(roles) or 'none'}), "
+                                      + why_not)
         self._admin_checked = True
 
     def _my_roles(self) -> tuple[list[str], str]:
