@@ -9,6 +9,7 @@ the run with nothing changed.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import shutil
@@ -29,6 +30,7 @@ from reconcile.paths import sql_dir
 from reconcile.report.csv_report import write_query_csv
 from reconcile.report.html_report import write_html
 from reconcile.report.json_report import write_json, write_query_json
+from reconcile.report.metrics import RunMetrics, metrics_of_summary, write_metrics
 from reconcile.report.team_csv import TEAM_FILES, write_team_csvs
 from reconcile.rules import RuleResult, load_rules, run_rules
 from reconcile.sources.base import InputInfo, RunContext, TargetingOptions
@@ -54,6 +56,8 @@ from reconcile.store import (
     store_rule_results,
 )
 from reconcile.testhook import pause_point
+
+log = logging.getLogger(__name__)
 
 READINESS_COLUMNS = (
     "entra_object_id", "mattermost_user_id", "user_principal_name", "email", "status",
@@ -177,10 +181,35 @@ def run_configured(config: RunConfig, progress: Callable[[str], None] | None = N
 
     The sources are built here from the configuration (reconcile.sources.registry), so the CLI, a
     scheduler wrapper or a notebook all hand in the same one object. A run with no ``input_dir``
-    (every user source live) reads its optional files from an empty private directory.
+    (every user source live) reads its optional files from an empty private directory. With
+    ``metrics_file`` the run's gauges are written there when it ends, however it ends.
     """
     environ = os.environ if environ is None else environ
     started = datetime.now(UTC)
+    clock = time.perf_counter()
+    try:
+        result = _run_configured(config, started, progress, graph_progress, environ, inspect)
+    except BaseException:
+        if config.metrics_file:  # a failed run must not leave last night's success standing
+            _write_metrics(config.metrics_file, RunMetrics(datetime.now(UTC), False, time.perf_counter() - clock))
+        raise
+    if config.metrics_file:
+        _write_metrics(config.metrics_file,
+                       metrics_of_summary(result.summary, result.rule_results, time.perf_counter() - clock))
+    return result
+
+
+def _write_metrics(path: Path, metrics: RunMetrics) -> None:
+    """The metrics file is for monitoring: failing to write it is logged, never the run's outcome."""
+    try:
+        write_metrics(path, metrics)
+    except OSError as exc:
+        log.warning("the metrics file %s could not be written: %s", path, exc)
+
+
+def _run_configured(config: RunConfig, started: datetime, progress: Callable[[str], None] | None,
+                    graph_progress: PageProgress | None, environ: Mapping[str, str],
+                    inspect: Callable[[duckdb.DuckDBPyConnection, AuditResult], None] | None) -> AuditResult:
     output_dir = config.output_path(started)
     targeting = TargetingOptions(config.intune_groups, config.ios_bundle_ids, config.mobile_client_ids)
     with contextlib.ExitStack() as stack:

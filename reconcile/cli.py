@@ -114,11 +114,13 @@ _OPTION_HELP = {
 }
 _PATH_OPTIONS = {"input_dir": click.Path(exists=True, file_okay=False, path_type=Path),
                  "store": click.Path(dir_okay=False, path_type=Path),
-                 "exceptions": click.Path(dir_okay=False, path_type=Path)}
+                 "exceptions": click.Path(dir_okay=False, path_type=Path),
+                 "metrics_file": click.Path(dir_okay=False, path_type=Path)}
 _METAVARS = {"targeting.intune_groups": "GROUP_ID", "targeting.mobile_client_ids": "APP_ID",
              "sources.entra.app_id": "APP_ID", "sources.ldap.url": "URL", "sources.ldap.base_dn": "DN",
              "sources.ldap.filter": "FILTER", "sources.mattermost.url": "URL", "sources.mattermost.dsn": "DSN",
-             "memory_limit": "SIZE", "output_dir": "DIR", "exceptions": "FILE"}
+             "memory_limit": "SIZE", "output_dir": "DIR", "exceptions": "FILE",
+             "metrics_file": "PATH"}
 
 
 def _param(key: str) -> str:

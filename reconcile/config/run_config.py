@@ -110,6 +110,7 @@ class RunConfig:
     shrink_threshold: float = 0.2
     exceptions: Path | None = None      # the exceptions file (issue 13)
     allow_long_exceptions: bool = False
+    metrics_file: Path | None = None    # Prometheus text exposition of the run (issue 15, "Metrics")
     memory_limit: str | None = None
     log_format: str = "text"
     lock_timeout: float = 10.0

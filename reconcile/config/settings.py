@@ -62,6 +62,9 @@ SETTINGS: tuple[Setting, ...] = (
             help="TOML file of accepted exceptions: findings a person decided to live with, until a date"),
     Setting("allow_long_exceptions", "bool", False, "RECONCILE_ALLOW_LONG_EXCEPTIONS", "--allow-long-exceptions",
             help="allow exceptions that expire more than 365 days after the run's date"),
+    Setting("metrics_file", "path", None, "RECONCILE_METRICS_FILE", "--metrics-file",
+            help="also write the run's gauges here in the Prometheus text format (node_exporter's textfile "
+                 "collector), replaced atomically, also when the run fails"),
     Setting("memory_limit", "text", None, "RECONCILE_MEMORY_LIMIT", "--memory-limit",
             help="memory DuckDB may hold before spilling, such as 2GB (default 1300MB)"),
     Setting("lock_timeout", "float", 10.0, "RECONCILE_LOCK_TIMEOUT", "--lock-timeout", minimum=0.0,

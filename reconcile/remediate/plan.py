@@ -83,7 +83,8 @@ def make_plan(config: RunConfig, plan_path: Path, include_email_links: bool = Fa
     with tempfile.TemporaryDirectory(prefix="reconcile-plan-") as private:
         work = Path(private)
         audit_config = dataclasses.replace(config, output_dir=str(work / "report"), store=work / "plan.duckdb",
-                                           history=False, fail_on_new_only=False, formats=(), fail_on="never")
+                                           history=False, fail_on_new_only=False, formats=(), fail_on="never",
+                                           metrics_file=None)
         result = run_configured(audit_config, environ=environ, inspect=inspect)
     plan = built[0]
     write_plan(plan, plan_path)
