@@ -12,12 +12,13 @@ tests read the file back with prometheus_client's own parser.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+from reconcile.report.files import atomic_file
 
 WORLD_READABLE = 0o644
 
@@ -90,17 +91,8 @@ def exposition(metrics: RunMetrics) -> str:
 
 def write_metrics(path: Path, metrics: RunMetrics) -> None:
     """Write ``path`` atomically (a temporary file beside it, renamed over it), mode 0644."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, WORLD_READABLE)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(exposition(metrics))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, WORLD_READABLE)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(path, "w", WORLD_READABLE, encoding="utf-8") as handle:
+        handle.write(exposition(metrics))
+        handle.flush()
+        os.fsync(handle.fileno())
