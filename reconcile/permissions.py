@@ -20,9 +20,6 @@ token without ``manage_system`` (reconcile/sources/mattermost_api.py ``check_adm
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -124,20 +121,6 @@ class TokenGrants:
 
     def missing(self, needed: Iterable[str]) -> list[str]:
         return [p for p in needed if not satisfied(p, self.permissions, self.kind)]
-
-
-def jwt_claims(token: str) -> dict | None:
-    """The payload of a JWT, decoded without verifying (Graph verifies it; we only read what it claims),
-    or None when the token is opaque: not three base64url parts with a JSON object in the middle."""
-    parts = token.strip().removeprefix("Bearer ").strip().split(".")
-    if len(parts) != 3:
-        return None
-    payload = parts[1] + "=" * (-len(parts[1]) % 4)
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
-    except (binascii.Error, ValueError, UnicodeError):
-        return None
-    return claims if isinstance(claims, dict) else None
 
 
 def grants_from_claims(claims: Mapping[str, object], fallback_app_id: str | None = None) -> TokenGrants:

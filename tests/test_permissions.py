@@ -16,7 +16,8 @@ from tenant import CLIENT_ID, Tenant, admin_consent, application, config, jwt, o
 from test_audit_graph import GROUP, accounts, people, policy
 
 from reconcile.cli import main
-from reconcile.permissions import grants_from_claims, jwt_claims, requires_of, satisfied
+from reconcile.jwt_payload import claims_of as jwt_claims
+from reconcile.permissions import grants_from_claims, requires_of, satisfied
 
 ALL = ("User.Read.All", "GroupMember.Read.All", "Application.Read.All", "DelegatedPermissionGrant.Read.All",
        "Policy.Read.All", "DeviceManagementApps.Read.All")

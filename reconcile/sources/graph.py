@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from reconcile.errors import ExitCode, ReconcileError, SourceError
-from reconcile.permissions import TokenGrants, grants_from_claims, jwt_claims
+from reconcile.jwt_payload import claims_of
+from reconcile.permissions import TokenGrants, grants_from_claims
 from reconcile.redaction import strip_userinfo
 
 try:
@@ -322,7 +323,7 @@ class GraphSource:
             s = self.settings
             raise GraphAuthError(f"could not get a Microsoft Graph token for client {s.client_id} in tenant "
                                  f"{s.tenant_id}: {self._scrub(_first_line(exc))}") from None
-        claims = jwt_claims(token)
+        claims = claims_of(token)
         return grants_from_claims(claims, self.settings.client_id) if claims is not None else None
 
     def probe(self) -> None:

@@ -14,7 +14,6 @@ row is scrubbed of them again here.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import threading
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from reconcile.errors import InputError
+from reconcile.jwt_payload import claims_of
 from reconcile.redaction import strip_userinfo
 from reconcile.sources import app_registration
 from reconcile.sources.entra import ENTRA_GROUPS_DIR, ENTRA_USERS_CSV, ENTRA_USERS_JSON
@@ -341,9 +341,7 @@ def _authorization_policy(source: Any) -> str:
 
 
 # The probe row that proves each Graph permission by calling with it.
-ROW_PERMISSIONS = {"graph users": "User.Read.All", "graph groups": "GroupMember.Read.All",
-                   "graph intune policies": "DeviceManagementApps.Read.All",
-                   "graph permission grants": "DelegatedPermissionGrant.Read.All",
+ROW_PERMISSIONS = {"graph users": "User.Read.All", **{row: perm for row, _, perm, _ in GRAPH_COLLECTIONS},
                    "graph app registration": "Application.Read.All",
                    "graph authorization policy": "Policy.Read.All"}
 
@@ -361,12 +359,12 @@ class PermissionRow:
 def permission_table(results: list[ProbeResult], environ: Mapping[str, str]) -> list[PermissionRow]:
     """Every Graph permission the run needs, as the audit would judge it: from the access token's roles or
     scp when it is a JWT (what the run reads before pulling), else from the probe rows (a 403 is "no")."""
-    from reconcile.permissions import APPLICATION, GRAPH_ACCEPTED, grants_from_claims, jwt_claims, needed_by
+    from reconcile.permissions import APPLICATION, GRAPH_ACCEPTED, grants_from_claims, needed_by
     from reconcile.rules import load_rules
     from reconcile.sources.graph import graph_settings_from_env
 
     token = graph_settings_from_env(environ).access_token
-    claims = jwt_claims(token) if token else None
+    claims = claims_of(token) if token else None
     grants = grants_from_claims(claims) if claims is not None else None
     by_row = {r.source: r for r in results}
     rules = load_rules()
@@ -399,16 +397,10 @@ def _graph_identity(settings: Any) -> str:
 
 
 def _jwt_claims(token: str) -> dict:
-    """The payload of a JWT, unverified (only to name the app); {} when the token is not one."""
-    parts = token.removeprefix("Bearer ").strip().split(".")
-    if len(parts) != 3:
-        return {}
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except ValueError:
-        return {}
+    """The naming claims of a JWT, unverified (only to name the app); {} when the token is not one."""
+    payload = claims_of(token) or {}
     return {k: v for k, v in payload.items() if k in ("app_displayname", "appid", "azp", "tid")
-            and isinstance(v, str)} if isinstance(payload, dict) else {}
+            and isinstance(v, str)}
 
 
 # --- LDAP --------------------------------------------------------------------------------------------

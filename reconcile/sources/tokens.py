@@ -7,9 +7,7 @@ not proof; the report says so.
 
 from __future__ import annotations
 
-import base64
 import binascii
-import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +16,7 @@ import duckdb
 
 from reconcile import identifiers as ids
 from reconcile.errors import InputError
+from reconcile.jwt_payload import segment_json
 from reconcile.sources.base import InputInfo, RunContext
 from reconcile.sources.records import lower
 from reconcile.store import load_rows
@@ -25,15 +24,6 @@ from reconcile.store import load_rows
 MSAL_TOKENS = "msal_tokens.txt"
 
 SIGNATURE_NOTE = "token signatures are not verified offline (they need the tenant's signing keys)"
-
-
-def _b64url_json(segment: str) -> dict:
-    padded = segment + "=" * (-len(segment) % 4)
-    raw = base64.urlsafe_b64decode(padded.encode("ascii"))
-    value = json.loads(raw.decode("utf-8"))
-    if not isinstance(value, dict):
-        raise ValueError("not a JSON object")
-    return value
 
 
 def read_tokens(path: Path, display_name: str = "msal_tokens.txt") -> Iterator[dict]:
@@ -59,7 +49,7 @@ def read_tokens(path: Path, display_name: str = "msal_tokens.txt") -> Iterator[d
                     raise InputError(display_name, f"line {number}", "expected a JWT access token "
                                      "(three base64url parts separated by dots), one per line")
                 try:
-                    header, claims = _b64url_json(parts[0]), _b64url_json(parts[1])
+                    header, claims = segment_json(parts[0]), segment_json(parts[1])
                 except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
                     raise InputError(display_name, f"line {number}", "expected a JWT: its header and claims "
                                      f"must be base64url-encoded JSON objects ({exc})") from exc
