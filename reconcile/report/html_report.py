@@ -242,12 +242,13 @@ def _rule_sections(con: duckdb.DuckDBPyConnection, summary: dict, rules: dict) -
     out = ["<h2 id='findings'>Findings by rule</h2>"]
     shown = 0
     rank = {"blocking": 0, "warning": 1, "info": 2}
+    accepted_by_rule = dict(con.execute("SELECT rule_id, count(*) FROM work.findings WHERE status = 'accepted' "
+                                        "GROUP BY rule_id").fetchall())
     for rule in sorted(summary["rules"], key=lambda r: (rank.get(r["severity"], 3), r["rule_id"])):
         if rule["status"] != "ran" or not rule["findings"] or _is_config_check(rule["rule_id"], rules):
             continue
         shown += 1
-        accepted = con.execute("SELECT count(*) FROM work.findings WHERE rule_id = $1 AND status = 'accepted'",
-                               [rule["rule_id"]]).fetchall()[0][0]
+        accepted = accepted_by_rule.get(rule["rule_id"], 0)
         rows = con.execute(
             """SELECT user_principal_name, email, mattermost_user_id, observed, expected, remediation
                FROM work.findings WHERE rule_id = $rule AND status = 'open'
