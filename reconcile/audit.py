@@ -22,11 +22,11 @@ from pathlib import Path
 
 import duckdb
 
-from reconcile import __version__, drift, exceptions, permissions
+from reconcile import __version__, drift, exceptions, outcomes, permissions
 from reconcile.config import FAIL_ON_LEVELS, RunConfig
 from reconcile.errors import ExitCode, MemoryLimitError, ReconcileError, ReportsNotWritten
 from reconcile.normalise import check_raw, stage
-from reconcile.paths import sql_dir
+from reconcile.paths import sample_captured_at, sql_dir
 from reconcile.report.csv_report import write_query_csv
 from reconcile.report.html_report import write_html
 from reconcile.report.json_report import write_json, write_query_json
@@ -124,6 +124,7 @@ def run_audit(
     exceptions_file: Path | None = None,
     allow_long_exceptions: bool = False,
     inspect: Callable[[duckdb.DuckDBPyConnection, AuditResult], None] | None = None,
+    enrolled_within: int = outcomes.DEFAULT_ENROLLED_WITHIN,
 ) -> AuditResult:
     """Audit one export directory; raises InputError (nothing written) on malformed input.
 
@@ -145,6 +146,11 @@ def run_audit(
     ``exceptions_file`` is the TOML file of accepted exceptions (reconcile.exceptions): validated before
     anything is read (an invalid entry is an input error, exit 3, nothing written); its findings stay in
     the reports as ``accepted`` and do not count for ``fail_on``.
+
+    With Intune's registrations (intune_app_registrations.json, or Graph) each targeted person's
+    prediction is checked against them (reconcile.outcomes): enrolled means a Mattermost registration
+    synced within ``enrolled_within`` days of the run's start; outcomes.csv and summary.json's
+    ``outcomes`` and ``rule_outcomes`` say how the predictions fared.
     """
     if fail_on not in FAIL_ON_LEVELS:
         raise ValueError(f"fail_on must be one of {FAIL_ON_LEVELS}")
@@ -155,10 +161,12 @@ def run_audit(
         raise ValueError("retention_days must be zero (keep for ever) or more")
     if fail_on_new_only and not history:
         raise ValueError("fail_on_new_only needs history: without it no finding is known to be new")
+    if enrolled_within < 1:
+        raise ValueError(f"enrolled_within must be at least one day, not {enrolled_within!r}")
     if not 0 <= shrink_threshold < 1:
         raise ValueError(f"shrink_threshold must be at least 0 and below 1, not {shrink_threshold!r}")
     drift_options = _DriftOptions(history, fail_on_new_only, accept_shrink, shrink_threshold,
-                                  exceptions_file, allow_long_exceptions, inspect)
+                                  exceptions_file, allow_long_exceptions, inspect, enrolled_within)
     say = progress or (lambda _message: None)
     store_path = store_path or output_dir / "reconcile.duckdb"
     try:
@@ -223,7 +231,7 @@ def _run_configured(config: RunConfig, started: datetime, progress: Callable[[st
                          history=config.history, fail_on_new_only=config.fail_on_new_only,
                          accept_shrink=config.accept_shrink, shrink_threshold=config.shrink_threshold,
                          exceptions_file=config.exceptions, allow_long_exceptions=config.allow_long_exceptions,
-                         inspect=inspect)
+                         inspect=inspect, enrolled_within=config.enrolled_within)
 
 
 def probe_configured(config: RunConfig, environ: Mapping[str, str] | None = None,
@@ -248,6 +256,7 @@ class _DriftOptions:
     allow_long_exceptions: bool = False
     # called with the finished run's workspace before it closes (reconcile remediate plan reads it)
     inspect: Callable[[duckdb.DuckDBPyConnection, AuditResult], None] | None = None
+    enrolled_within: int = 30  # days (issue 15: reconcile.outcomes)
 
 
 def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep_snapshots: int,
@@ -289,16 +298,22 @@ def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep
         available = {info.name for info in inputs if info.available}
         failed = {info.name for info in inputs if info.failed}
         lacking = {info.name: info.note or "" for info in inputs if info.missing_permission}
-        # every rule, then the exceptions' verdicts, then the EXCEPTION_* rules that read them
-        first = [r for r in rules if not exceptions.is_exception_rule(r.rule_id)]
+        # every rule, then the exceptions' verdicts, then the EXCEPTION_* rules that read them; readiness;
+        # then the outcomes and the OUTCOME_* rules, which check the prediction and never change it
+        first = [r for r in rules
+                 if not exceptions.is_exception_rule(r.rule_id) and not outcomes.is_outcome_rule(r.rule_id)]
         results = run_rules(con, first, available, run_id, failed, lacking)
         exceptions.record_rule_runs(con, results)
         exceptions.cover(con)
         results += run_rules(con, [r for r in rules if exceptions.is_exception_rule(r.rule_id)], available,
                              run_id, failed, lacking)
+        run_sql_file(con, sql_dir() / "readiness.sql")
+        window = outcomes.Window(opts.enrolled_within, sample_captured_at(input_dir) or started)
+        measured = outcomes.measure(con, available, window)
+        results += run_rules(con, [r for r in rules if outcomes.is_outcome_rule(r.rule_id)], available,
+                             run_id, failed, lacking)
         order = {rule.rule_id: n for n, rule in enumerate(rules)}
         results.sort(key=lambda res: order[res.rule.rule_id])
-        run_sql_file(con, sql_dir() / "readiness.sql")
         lap("rules")
         described = _describe_targeting(con)
         result = AuditResult(run_id, output_dir, store_path, inputs, results,
@@ -320,6 +335,8 @@ def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep
         result.summary = _summary(result, started, finished, fail_on, severity_counts, previous)
         result.summary["exceptions"] = exceptions.summary(con, entries, opts.exceptions_file, run_date)
         result.summary["missing_permissions"] = permissions.summary(inputs, results)
+        if measured:
+            result.summary.update(outcomes.summary(con, window))
         result.summary["phase_seconds"] = phases
         say(f"writing reports to {output_dir}")
         try:
@@ -385,7 +402,8 @@ def _commit(con: duckdb.DuckDBPyConnection, run_id: str, started: datetime, fini
         if not partial:  # a delta link is only worth keeping with the whole run it belongs to
             con.execute("""INSERT OR REPLACE INTO store.graph_delta_state
                            SELECT source_key, delta_link, $1, now() FROM work.graph_state_pending""", [run_id])
-        con.execute("INSERT INTO store.readiness SELECT $1, * FROM work.readiness", [run_id])
+        con.execute("INSERT INTO store.readiness BY NAME SELECT $1 AS run_id, * EXCLUDE (failing_rule_ids) "
+                    "FROM work.readiness", [run_id])
         for table in SNAPSHOT_TABLES:
             con.execute(f"CREATE TABLE IF NOT EXISTS store.stg_{table} AS "
                         f"SELECT CAST(NULL AS VARCHAR) AS run_id, * FROM work.{table} LIMIT 0")
@@ -457,9 +475,10 @@ def _summary(result: AuditResult, started: datetime, finished: datetime, fail_on
     }
 
 
-# The files each format writes (summary.json is always written); resolved.csv only with history.
+# The files each format writes (summary.json is always written); resolved.csv only with history,
+# outcomes.csv only with Intune's registrations.
 FORMAT_FILES = {
-    "csv": ("findings.csv", "readiness.csv", "resolved.csv", *TEAM_FILES),
+    "csv": ("findings.csv", "readiness.csv", "resolved.csv", "outcomes.csv", *TEAM_FILES),
     "json": ("findings.json",),
     "html": ("report.html",),
 }
@@ -490,6 +509,9 @@ def _write_outputs(con: duckdb.DuckDBPyConnection, result: AuditResult,
         write_query_csv(con, f"SELECT getvariable('reconcile_run_id'), {', '.join(READINESS_COLUMNS)} "
                              "FROM work.readiness", ("run_id", *READINESS_COLUMNS), fresh / "readiness.csv")
         write_team_csvs(con, "work.findings", fresh)
+        if result.summary.get("outcomes") is not None:
+            write_query_csv(con, f"SELECT {', '.join(outcomes.OUTCOMES_COLUMNS)} FROM work.outcomes",
+                            outcomes.OUTCOMES_COLUMNS, fresh / "outcomes.csv")
     if "json" in formats:
         write_query_json(con, findings_query, fresh / "findings.json")
     write_json(result.summary, fresh / "summary.json")

@@ -120,7 +120,7 @@ _METAVARS = {"targeting.intune_groups": "GROUP_ID", "targeting.mobile_client_ids
              "sources.entra.app_id": "APP_ID", "sources.ldap.url": "URL", "sources.ldap.base_dn": "DN",
              "sources.ldap.filter": "FILTER", "sources.mattermost.url": "URL", "sources.mattermost.dsn": "DSN",
              "memory_limit": "SIZE", "output_dir": "DIR", "exceptions": "FILE",
-             "metrics_file": "PATH"}
+             "metrics_file": "PATH", "enrolled_within": "DAYS"}
 
 
 def _param(key: str) -> str:

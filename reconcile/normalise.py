@@ -18,7 +18,7 @@ from reconcile.store import compact, run_sql_file
 # The check files, in the order their problems are reported: malformed values first, then
 # records that appear twice (which needs their identifiers well formed).
 CHECKS = ("entra_users", "entra_users_once", "entra_group_members", "mm_users", "mm_users_once",
-          "ldap_users", "ldap_users_once")
+          "ldap_users", "ldap_users_once", "intune_registrations")
 
 
 def check_raw(con: duckdb.DuckDBPyConnection) -> None:
@@ -34,7 +34,8 @@ def check_raw(con: duckdb.DuckDBPyConnection) -> None:
 # the work database checkpointed (compressed): at a million users per source the raw tables and the
 # staging tables, uncompressed, would not fit together in the memory a nightly job is given.
 STAGES = (("10_entra_users.sql", "raw_entra_users"), ("20_entra_group_members.sql", "raw_entra_group_members"),
-          ("30_mm_users.sql", "raw_mm_users"), ("40_ldap_users.sql", "raw_ldap_users"))
+          ("30_mm_users.sql", "raw_mm_users"), ("40_ldap_users.sql", "raw_ldap_users"),
+          ("50_intune_registrations.sql", "raw_intune_registrations"))
 
 
 def stage(con: duckdb.DuckDBPyConnection) -> None:

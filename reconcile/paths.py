@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -20,6 +21,10 @@ def sql_dir() -> Path:
 
 
 SAMPLES = ("tenant", "misconfigured")  # --sample NAME; "tenant" is sample_data/ itself
+# When the bundled samples' exports were taken. Their Intune registrations (issue 15) were synced
+# before it, so the enrollment window of a run on a sample is measured from it, not from the run's
+# start: otherwise the sample's outcomes would drift towards "not enrolled" as the calendar moves on.
+SAMPLE_CAPTURED_AT = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 
 
 def sample_dir(name: str = "tenant") -> Path:
@@ -29,3 +34,12 @@ def sample_dir(name: str = "tenant") -> Path:
         raise ValueError(f"no sample named {name!r}; known: {SAMPLES}")
     base = _data_dir("sample_data")
     return base if name == "tenant" else base / name
+
+
+def sample_captured_at(input_dir: Path) -> datetime | None:
+    """SAMPLE_CAPTURED_AT when ``input_dir`` is one of the bundled samples, else None."""
+    try:
+        here = input_dir.resolve()
+        return SAMPLE_CAPTURED_AT if any(here == sample_dir(name).resolve() for name in SAMPLES) else None
+    except (OSError, FileNotFoundError):
+        return None

@@ -72,6 +72,9 @@ INPUT_GRAPH: dict[str, tuple[str, ...]] = {
     "entra_grants": ("Application.Read.All", "DelegatedPermissionGrant.Read.All"),  # found through the SPs
     "entra_authorization_policy": ("Policy.Read.All",),
     "intune_policies": ("DeviceManagementApps.Read.All",),
+    # GET /deviceAppManagement/managedAppRegistrations (intune-mam-managedappregistration-list):
+    # DeviceManagementApps.Read.All; higher DeviceManagementApps.ReadWrite.All
+    "intune_registrations": ("DeviceManagementApps.Read.All",),
 }
 # The Mattermost API source: auth_data is returned only to manage_system (model.User.Sanitize), and
 # GET /api/v4/config needs it too; the full licence is an admin's read as well.

@@ -58,6 +58,7 @@ KNOWN_INPUTS = (
     "entra_users", "entra_licenses", "entra_groups", "mattermost_users", "mattermost_config",
     "mattermost_license", "ldap", "saml", "saml_metadata", "msal_tokens", "entra_application",
     "entra_service_principals", "entra_grants", "entra_authorization_policy", "intune_policies",
+    "intune_registrations",  # Intune's MAM registrations: read by the OUTCOME_* rules, after readiness
     "exceptions",  # the exceptions file: read by the EXCEPTION_* rules, after the others (reconcile/exceptions.py)
 )
 _HEADER_RE = re.compile(r"--\s*([a-z_]+)\s*:\s*(.*\S)\s*$")
@@ -184,8 +185,12 @@ def run_rules(
             results.append(RuleResult(rule, "skipped", 0, "; ".join(said)))
             continue
         missing = [dep for dep in rule.depends_on if dep not in available]
-        if missing:
-            results.append(RuleResult(rule, "skipped", 0, "missing input: " + ", ".join(missing)))
+        if missing:  # an optional input left out for a missing permission says which (issue 15)
+            said = list(dict.fromkeys(reasons[dep] for dep in missing if dep in reasons))
+            other = [dep for dep in missing if dep not in reasons]
+            if other:
+                said.append("missing input: " + ", ".join(other))
+            results.append(RuleResult(rule, "skipped", 0, "; ".join(said)))
             continue
         check_columns(con, rule)
         severity = "coalesce(r.severity, $severity)" if rule.severities else "$severity"

@@ -14,6 +14,7 @@
 -- accepted (issue 13): true only for a will_fail or at_risk person all of whose findings that give
 -- that status (blocking for will_fail, blocking and warning for at_risk, the blocking config and tenant
 -- findings that fail everyone included) are accepted by the exceptions file; the status itself stays.
+-- failing_rule_ids: for a will_fail person, the rules whose blocking findings gave that status.
 CREATE OR REPLACE TABLE readiness AS
 WITH missing AS (
     SELECT string_agg(name, ', ' ORDER BY name) AS names
@@ -90,6 +91,7 @@ per_subject AS (
            arg_min(a.predicted_error, (CASE a.effective WHEN 'blocking' THEN 1 WHEN 'warning' THEN 2 ELSE 3 END,
                                        m.stage, a.rule_id)) AS top_error,
            list(DISTINCT a.rule_id) AS rule_list,
+           list(DISTINCT a.rule_id) FILTER (WHERE a.effective = 'blocking') AS failing_list,
            list(DISTINCT m.owner || ': ' || a.remediation)
                FILTER (WHERE a.effective IN ('blocking', 'warning') AND a.remediation IS NOT NULL) AS fix_list
     FROM applied a
@@ -112,6 +114,8 @@ merged AS (  -- each subject's own findings with everyone's, as if they had been
                 THEN p.top_error ELSE c.top_error END AS top_error,
            nullif(array_to_string(list_sort(list_distinct(
                list_concat(coalesce(p.rule_list, []), coalesce(c.rule_list, [])))), ';'), '') AS rule_ids,
+           nullif(array_to_string(list_sort(list_distinct(
+               list_concat(coalesce(p.failing_list, []), coalesce(c.failing_list, [])))), ';'), '') AS failing_rule_ids,
            nullif(array_to_string(list_sort(list_distinct(
                list_concat(coalesce(p.fix_list, []), coalesce(c.fix_list, [])))), ' | '), '') AS fixes
     FROM subjects s
@@ -147,7 +151,10 @@ SELECT
         WHEN (SELECT names FROM missing) IS NOT NULL THEN false
         WHEN p.has_warning THEN p.warning_accepted
         ELSE false
-    END AS accepted
+    END AS accepted,
+    -- the rules whose blocking findings made the person will_fail (issue 15: a false alarm names them);
+    -- kept in the run's workspace only, not in the store's readiness
+    CASE WHEN NOT p.exempt AND p.has_blocking THEN p.failing_rule_ids END AS failing_rule_ids
 FROM subjects s
 LEFT JOIN merged p USING (subject_no)
 ORDER BY s.user_principal_name NULLS LAST, s.mattermost_user_id;

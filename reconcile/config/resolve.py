@@ -316,7 +316,7 @@ def _build(v: dict[str, object], job_file: Path | None) -> RunConfig:
         fail_on=v["fail_on"], fail_on_new_only=v["fail_on_new_only"], history=v["history"],
         accept_shrink=v["accept_shrink"], shrink_threshold=v["shrink_threshold"], memory_limit=v["memory_limit"],
         exceptions=v["exceptions"], allow_long_exceptions=v["allow_long_exceptions"],
-        metrics_file=v["metrics_file"],
+        metrics_file=v["metrics_file"], enrolled_within=v["enrolled_within"],
         log_format=v["log_format"], lock_timeout=v["lock_timeout"],
         keep_snapshots=v["retention.snapshots"], retention_days=v["retention.days"],
         intune_groups=tuple(v["targeting.intune_groups"]), ios_bundle_ids=tuple(v["targeting.ios_bundle_ids"]),

@@ -111,6 +111,7 @@ class RunConfig:
     exceptions: Path | None = None      # the exceptions file (issue 13)
     allow_long_exceptions: bool = False
     metrics_file: Path | None = None    # Prometheus text exposition of the run (issue 15, "Metrics")
+    enrolled_within: int = 30           # days a registration's last sync counts as enrolled (issue 15)
     memory_limit: str | None = None
     log_format: str = "text"
     lock_timeout: float = 10.0

@@ -65,6 +65,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("metrics_file", "path", None, "RECONCILE_METRICS_FILE", "--metrics-file",
             help="also write the run's gauges here in the Prometheus text format (node_exporter's textfile "
                  "collector), replaced atomically, also when the run fails"),
+    Setting("enrolled_within", "int", 30, "RECONCILE_ENROLLED_WITHIN", "--enrolled-within", minimum=1,
+            maximum=3650, help="days: a Mattermost registration in Intune synced within this many days of the run's "
+                               "start counts as enrolled (outcomes, with intune_app_registrations.json or Graph)"),
     Setting("memory_limit", "text", None, "RECONCILE_MEMORY_LIMIT", "--memory-limit",
             help="memory DuckDB may hold before spilling, such as 2GB (default 1300MB)"),
     Setting("lock_timeout", "float", 10.0, "RECONCILE_LOCK_TIMEOUT", "--lock-timeout", minimum=0.0,

@@ -16,7 +16,7 @@ import duckdb
 from reconcile import identifiers as ids
 from reconcile.errors import EmptySourceError, InputError
 from reconcile.paths import sql_dir
-from reconcile.sources import app_registration, intune_policies
+from reconcile.sources import app_registration, intune_policies, intune_registrations
 from reconcile.sources.base import InputInfo, RunContext, failed_inputs
 from reconcile.sources.entra_files import read_entra_users_csv, read_graph_users
 from reconcile.sources.export_paths import display_name
@@ -89,12 +89,13 @@ class EntraExport:
 
     name = "entra"
     inputs = ("entra_users", "entra_licenses", "entra_groups", "entra_application", "entra_service_principals",
-              "entra_grants", "entra_authorization_policy", "intune_policies")
-    tables = ("raw_entra_users", "raw_entra_group_members")
+              "entra_grants", "entra_authorization_policy", "intune_policies", "intune_registrations")
+    tables = ("raw_entra_users", "raw_entra_group_members", "raw_intune_registrations")
 
     def land(self, con: duckdb.DuckDBPyConnection, ctx: RunContext) -> list[InputInfo]:
         infos = [*self._users(con, ctx.input_dir), self._groups(con, ctx.input_dir),
-                 *app_registration.land_files(con, ctx.input_dir), intune_policies.land_file(con, ctx.input_dir)]
+                 *app_registration.land_files(con, ctx.input_dir), intune_policies.land_file(con, ctx.input_dir),
+                 intune_registrations.land_file(con, ctx.input_dir)]
         require_group_members(con)
         return infos
 

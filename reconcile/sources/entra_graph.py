@@ -30,6 +30,7 @@ from reconcile.sources.base import InputInfo, RunContext, failed_inputs
 from reconcile.sources.entra import land_group_members, land_users, targeting_groups
 from reconcile.sources.graph import DeltaExpired, GraphAuthError, GraphSource
 from reconcile.sources.intune_policies import load_intune_policies
+from reconcile.sources.intune_registrations import land_registrations
 from reconcile.store import load_rows
 
 GRAPH = "Microsoft Graph"
@@ -133,7 +134,22 @@ def load_entra_from_graph(con: duckdb.DuckDBPyConnection, source: GraphSource, p
                   for name in ("entra_application", "entra_service_principals", "entra_grants")]
     infos += gate.part(("entra_authorization_policy",), ("entra_authorization_policy",),
                        INPUT_GRAPH["entra_authorization_policy"], lambda: [_load_authorization_policy(con, source)])
+    infos += _optional(gate.part(("intune_registrations",), ("raw_intune_registrations",),
+                                 INPUT_GRAPH["intune_registrations"], lambda: [_load_registrations(con, source)]))
     return infos
+
+
+def _optional(infos: list[InputInfo]) -> list[InputInfo]:
+    """The registrations are optional (issue 15): without their permission the outcome rules are skipped
+    with the sentence that names it, and the audit itself stays complete (it needs no registration).
+    A registrations pull that fails for any other reason still fails the run: they were meant to be read."""
+    return [InputInfo(i.name, False, i.file, None, i.note, False, i.missing_permission)
+            if i.missing_permission else i for i in infos]
+
+
+def _load_registrations(con: duckdb.DuckDBPyConnection, source: GraphSource) -> InputInfo:
+    count = land_registrations(con, source.managed_app_registrations())
+    return InputInfo("intune_registrations", True, f"{GRAPH}: managedAppRegistrations", count)
 
 
 def _load_authorization_policy(con: duckdb.DuckDBPyConnection, source: GraphSource) -> InputInfo:
@@ -319,8 +335,8 @@ class EntraGraph:
 
     name = "entra"
     inputs = ("entra_users", "entra_licenses", "entra_groups", "entra_application", "entra_service_principals",
-              "entra_grants", "entra_authorization_policy", "intune_policies")
-    tables = ("raw_entra_users", "raw_entra_group_members")
+              "entra_grants", "entra_authorization_policy", "intune_policies", "intune_registrations")
+    tables = ("raw_entra_users", "raw_entra_group_members", "raw_intune_registrations")
 
     def __init__(self, source: GraphSource, options: GraphPullOptions, source_key: str):
         self.source, self.options, self.source_key = source, options, source_key

@@ -448,6 +448,14 @@ class GraphSource:
         return list(self._records(call, lambda: builder.to_get_request_information(
             self._config(query_parameters=query))))
 
+    def managed_app_registrations(self) -> Iterator[dict]:
+        """Every app's MAM registration in the tenant (all pages, streamed): the type of a registration
+        is abstract, so no $select; the iOS Mattermost ones are picked in SQL (issue 15)."""
+        call = _Call("managedAppRegistrations", "GET /deviceAppManagement/managedAppRegistrations",
+                     "DeviceManagementApps.Read.All")
+        builder = self._client.device_app_management.managed_app_registrations
+        yield from self._records(call, lambda: builder.to_get_request_information(self._config()))
+
     def users_delta(self, delta_link: str | None) -> DeltaPull:
         """A ``/users/delta`` round: from scratch (None) or from the deltaLink of the last committed run."""
         return DeltaPull(self, delta_link)

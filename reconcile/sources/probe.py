@@ -29,6 +29,7 @@ from reconcile.sources import app_registration
 from reconcile.sources.entra import ENTRA_GROUPS_DIR, ENTRA_USERS_CSV, ENTRA_USERS_JSON
 from reconcile.sources.export_paths import export_dir, export_file
 from reconcile.sources.intune_policies import INTUNE_POLICIES
+from reconcile.sources.intune_registrations import INTUNE_REGISTRATIONS
 from reconcile.sources.ldap import LDAP_LDIF
 from reconcile.sources.mattermost import MM_CONFIG, MM_LICENSE, MM_USERS
 from reconcile.sources.registry import LdapOptions, SourceOptions
@@ -38,7 +39,7 @@ from reconcile.sources.tokens import MSAL_TOKENS
 DEFAULT_TIMEOUT = 60.0  # seconds per source (all of its rows); the clients' own timeouts are inside it
 PROBE_RETRIES = 2       # retries of a throttled or dropped request: enough for a blip, not a long wait
 
-ENTRA_FILES = (ENTRA_USERS_JSON, ENTRA_USERS_CSV, INTUNE_POLICIES, app_registration.APPLICATION,
+ENTRA_FILES = (ENTRA_USERS_JSON, ENTRA_USERS_CSV, INTUNE_POLICIES, INTUNE_REGISTRATIONS, app_registration.APPLICATION,
                app_registration.SERVICE_PRINCIPALS, app_registration.GRANTS, app_registration.AUTHORIZATION_POLICY)
 MATTERMOST_FILES = (MM_CONFIG, MM_LICENSE)
 ALWAYS_FILES = (IDP_METADATA, MSAL_TOKENS)
@@ -274,6 +275,8 @@ GRAPH_COLLECTIONS = (
     ("graph groups", "/groups", "GroupMember.Read.All", "targeting groups' members"),
     ("graph intune policies", "/deviceAppManagement/iosManagedAppProtections", "DeviceManagementApps.Read.All",
      "iOS App Protection Policies"),
+    ("graph intune registrations", "/deviceAppManagement/managedAppRegistrations", "DeviceManagementApps.Read.All",
+     "Intune's MAM registrations, for the outcomes"),
     ("graph permission grants", "/oauth2PermissionGrants", "DelegatedPermissionGrant.Read.All",
      "tenant-wide consent of the MAM service"),
 )

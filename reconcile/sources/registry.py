@@ -32,6 +32,7 @@ from reconcile.sources.base import (
 from reconcile.sources.entra import ENTRA_GROUPS_DIR, ENTRA_USERS_CSV, ENTRA_USERS_JSON, EntraExport
 from reconcile.sources.export_paths import display_name, export_dir, export_file
 from reconcile.sources.intune_policies import INTUNE_POLICIES
+from reconcile.sources.intune_registrations import INTUNE_REGISTRATIONS, registration_bundle_ids
 from reconcile.sources.ldap import LDAP_LDIF, LdapSource
 from reconcile.sources.mattermost import (
     MM_CONFIG,
@@ -165,8 +166,8 @@ def source_environ(config: RunConfig, environ: Mapping[str, str]) -> dict[str, s
 
 
 EXPORT_FILES = (ENTRA_USERS_JSON, ENTRA_USERS_CSV, MM_USERS, MM_CONFIG, MM_LICENSE, LDAP_LDIF, IDP_METADATA,
-                MSAL_TOKENS, INTUNE_POLICIES, app_registration.APPLICATION, app_registration.SERVICE_PRINCIPALS,
-                app_registration.GRANTS, app_registration.AUTHORIZATION_POLICY)
+                MSAL_TOKENS, INTUNE_POLICIES, INTUNE_REGISTRATIONS, app_registration.APPLICATION,
+                app_registration.SERVICE_PRINCIPALS, app_registration.GRANTS, app_registration.AUTHORIZATION_POLICY)
 EXPORT_DIRS = (ENTRA_GROUPS_DIR, SAML_DIR)
 
 
@@ -218,6 +219,8 @@ def record_targeting_options(con: duckdb.DuckDBPyConnection, options: TargetingO
         groups.append((canonical,))
     load_rows(con, "intune_group_override", ("group_id",), groups)
     load_rows(con, "ios_bundle_ids", ("bundle_id",), [(b,) for b in options.ios_bundle_ids])
+    load_rows(con, "registration_bundle_ids", ("bundle_id",),
+              [(b,) for b in registration_bundle_ids(options.ios_bundle_ids)])
     for client in options.mobile_client_ids:
         if ids.parse_guid(client) is None:
             raise InputError("--mobile-client-id", None, f"{client!r} is not an application (client) id (a GUID)")

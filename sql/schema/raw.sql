@@ -46,3 +46,17 @@ CREATE TABLE raw_ldap_users (       -- LDIF export or live search: the first val
     id_attribute_name    VARCHAR,        -- that name, lowercased (objectguid is stored as \\xx hex)
     source_ref           VARCHAR
 );
+
+CREATE TABLE raw_intune_registrations (  -- GET /deviceAppManagement/managedAppRegistrations (issue 15)
+    id                   VARCHAR,
+    user_id              VARCHAR,        -- userId: the Entra objectId of the user who registered
+    app_type             VARCHAR,        -- appIdentifier's @odata.type: #microsoft.graph.iosMobileAppIdentifier ...
+    bundle_id            VARCHAR,        -- appIdentifier.bundleId (iOS), else packageId (Android)
+    created              VARCHAR,        -- createdDateTime, as Graph writes it (seven fractional digits)
+    last_sync            VARCHAR,        -- lastSyncDateTime
+    application_version  VARCHAR,
+    platform_version     VARCHAR,
+    device_name          VARCHAR,
+    flagged_reasons      VARCHAR[],      -- none | rootedDevice | androidBootloaderUnlocked | ...
+    source_ref           VARCHAR
+);

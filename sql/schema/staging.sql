@@ -246,6 +246,25 @@ CREATE TABLE intune_policy_targets (
     group_id    VARCHAR
 );
 
+-- Intune's MAM registrations (issue 15): every app registration read; ``kept`` marks the iOS ones of
+-- a Mattermost bundle id (registration_bundle_ids), the only ones the outcomes read.
+CREATE TABLE intune_registrations (
+    registration_id     VARCHAR,
+    user_id_norm        VARCHAR,                 -- canonical GUID (NULL when not one: only for others)
+    bundle_id           VARCHAR,
+    kept                BOOLEAN NOT NULL,
+    created_at          TIMESTAMPTZ,
+    last_sync_at        TIMESTAMPTZ,
+    application_version VARCHAR,
+    platform_version    VARCHAR,
+    device_name         VARCHAR,
+    flagged_reasons     VARCHAR,                 -- ';'-joined, 'none' left out
+    source_ref          VARCHAR
+);
+-- The Mattermost iOS bundle ids whose registrations count as enrolled: --ios-bundle-id, or both
+-- published apps (com.mattermost.rn, com.mattermost.rnbeta) by default.
+CREATE TABLE registration_bundle_ids (bundle_id VARCHAR NOT NULL);
+
 -- Run options the SQL needs: the iOS bundle ids the organisation deploys, and --intune-group.
 CREATE TABLE ios_bundle_ids (bundle_id VARCHAR NOT NULL);
 CREATE TABLE intune_group_override (group_id VARCHAR NOT NULL);
