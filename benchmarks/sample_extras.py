@@ -1,6 +1,6 @@
 """Add the SAML, MSAL token and app-registration exports to a generated tenant (the bundled sample).
 
-usage: python benchmarks/sample_extras.py sample_data
+usage: python benchmarks/sample_extras.py sample_data [--registrations-only]
 
 Signed SAML captures need a key. A throwaway RSA key is made with the openssl CLI in a temporary
 directory, signs the captures, and is deleted with it: only its certificate, in idp_metadata.xml,
@@ -10,6 +10,13 @@ Who gets which case is decided from the tenant's own audit (run in-process befor
 added): captures and tokens go to people whose readiness is ``ready``, and one capture to a person
 whose account is bound by email, so each new rule fires once and most people stay ready. The app
 registration is correct: a broken registration is blocking for everyone (tests fire those rules).
+
+Intune's registrations (intune_app_registrations.json, issue 15) come last, from the audit of the
+finished export: most ready people enrolled, a will_fail person enrolled anyway (a false alarm), one
+at_risk and one not_evaluated person enrolled, a stale registration, an enrollment outside the targeted
+groups, one for a user no longer in Entra, and Outlook and Android registrations that are ignored. Their
+times are before reconcile.paths.SAMPLE_CAPTURED_AT, the moment a run on the sample measures from.
+``--registrations-only`` rewrites just that file (the SAML signatures stay as they are).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import xmlsec
 from lxml import etree
 
 from reconcile.audit import run_audit
+from reconcile.paths import SAMPLE_CAPTURED_AT
 
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
@@ -42,7 +50,7 @@ BETA_APP = "64e9952b-20eb-46dc-92ad-99089ed24903"  # Mattermost Mobile (TestFlig
 AZURE_CLI = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"  # a token captured with `az account get-access-token`
 EXTRA_FILES = ("idp_metadata.xml", "msal_tokens.txt", "entra_application.json", "entra_service_principals.json",
                "entra_oauth2_permission_grants.json", "entra_authorization_policy.json",
-               "intune_ios_app_protections.json")
+               "intune_ios_app_protections.json", "intune_app_registrations.json")
 
 
 def _ts(moment: datetime) -> str:
@@ -308,12 +316,94 @@ def add_extras(export: Path) -> dict[str, list[str]]:
     return plan
 
 
+REGISTRATIONS = "intune_app_registrations.json"
+IOS, ANDROID = "#microsoft.graph.iosMobileAppIdentifier", "#microsoft.graph.androidMobileAppIdentifier"
+
+
+def _graph_time(moment: datetime, ticks: int) -> str:
+    """As Graph writes it: seven fractional digits (100 ns ticks), Z."""
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{ticks % 10_000_000:07d}Z"
+
+
+def _registration(n: int, user_id: str, app: dict, synced: datetime, device: str, flagged: list[str] | None = None,
+                  version: str = "2.23.1") -> dict:
+    kind = "ios" if app["@odata.type"] == IOS else "android"
+    created = synced - timedelta(days=40 + n % 30, hours=n % 7)
+    return {
+        "@odata.type": f"#microsoft.graph.{kind}ManagedAppRegistration",
+        "id": f"{kind[0]}:{uuid.uuid5(uuid.NAMESPACE_URL, f'registration/{n}')}",
+        "createdDateTime": _graph_time(created, n * 7919), "lastSyncDateTime": _graph_time(synced, n * 104729),
+        "applicationVersion": version, "managementSdkVersion": "19.6.0", "platformVersion": "18.1.1" if
+        kind == "ios" else "15", "deviceType": "iPhone" if kind == "ios" else "Pixel 8", "deviceTag": None,
+        "deviceName": device, "managedDeviceId": None, "azureADDeviceId": None, "deviceModel": None,
+        "deviceManufacturer": None, "flaggedReasons": flagged or [], "userId": user_id,
+        "appIdentifier": app, "version": f"{n % 9 + 1}",
+    }
+
+
+def add_registrations(export: Path) -> dict[str, list[str]]:
+    """Write intune_app_registrations.json from the finished export's own outcomes (no random numbers:
+    who gets what follows the sorted object ids, so the rest of the sample never moves)."""
+    (export / REGISTRATIONS).write_text('{"value": []}\n', encoding="utf-8")
+    with tempfile.TemporaryDirectory() as scratch:
+        run_audit(export, Path(scratch) / "out", Path(scratch) / "store.duckdb")
+        with (Path(scratch) / "out" / "outcomes.csv").open(encoding="utf-8-sig", newline="") as handle:
+            people = list(csv.DictReader(handle))
+    by_status: dict[str, list[str]] = {}
+    for person in sorted(people, key=lambda p: p["entra_object_id"]):
+        by_status.setdefault(person["readiness"], []).append(person["entra_object_id"])
+    users = _users(export)
+    targeted = {p["entra_object_id"] for p in people}
+    untargeted = sorted(uid for uid, u in users.items() if uid not in targeted and u.get("accountEnabled"))
+    ready = by_status["ready"]
+    plan = {"confirmed_ready": ready[:150], "confirmed_ready_beta": ready[150:151],
+            "confirmed_ready_flagged": ready[151:152], "stale": ready[152:153],
+            "false_alarm": by_status["will_fail"][:1], "at_risk_enrolled": by_status["at_risk"][:1],
+            "not_evaluated_enrolled": by_status["not_evaluated"][:1], "enrolled_not_targeted": untargeted[:1],
+            "unknown_user": [str(uuid.uuid5(uuid.NAMESPACE_URL, "sample/deleted-user"))],
+            "outlook": ready[:40], "android": ready[160:170]}
+    rn = {"@odata.type": IOS, "bundleId": "com.mattermost.rn"}
+    at = SAMPLE_CAPTURED_AT - timedelta(hours=2)
+    regs: list[dict] = []
+
+    def add(user_id: str, app: dict, synced: datetime, **kwargs: object) -> None:
+        regs.append(_registration(len(regs), user_id, app, synced, f"iPhone of {user_id[:8]}", **kwargs))
+
+    for n, uid in enumerate(plan["confirmed_ready"]):
+        add(uid, rn, at - timedelta(days=n % 21, minutes=17 * n))
+    add(plan["confirmed_ready_beta"][0], {"@odata.type": IOS, "bundleId": "com.mattermost.rnbeta"},
+        at - timedelta(days=3), version="2.24.0")
+    add(plan["confirmed_ready_flagged"][0], rn, at - timedelta(days=1), flagged=["rootedDevice"])
+    add(plan["stale"][0], rn, SAMPLE_CAPTURED_AT - timedelta(days=75))  # outside the 30-day window
+    for kind in ("false_alarm", "at_risk_enrolled", "not_evaluated_enrolled", "enrolled_not_targeted",
+                 "unknown_user"):
+        for uid in plan[kind]:
+            add(uid, rn, at - timedelta(days=2))
+    for uid in plan["outlook"]:  # other apps' registrations: read, counted, ignored
+        add(uid, {"@odata.type": IOS, "bundleId": "com.microsoft.Office.Outlook"}, at - timedelta(days=1),
+            version="4.2447.0")
+    for uid in plan["android"]:
+        add(uid, {"@odata.type": ANDROID, "packageId": "com.mattermost.rn"}, at - timedelta(days=4))
+    half = len(regs) // 2  # two pages, as a script following @odata.nextLink collects them
+    context = "https://graph.microsoft.com/v1.0/$metadata#deviceAppManagement/managedAppRegistrations"
+    pages = [{"@odata.context": context, "@odata.nextLink": "https://graph.microsoft.com/v1.0/deviceAppManagement/"
+              "managedAppRegistrations?$skiptoken=c2FtcGxlLXBhZ2UtMg", "value": regs[:half]},
+             {"@odata.context": context, "value": regs[half:]}]
+    with (export / REGISTRATIONS).open("w", encoding="utf-8") as handle:
+        handle.write("[\n" + ",\n".join(json.dumps(page) for page in pages) + "\n]\n")
+    return plan
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("export_dir", type=Path)
+    parser.add_argument("--registrations-only", action="store_true",
+                        help=f"rewrite only {REGISTRATIONS} (keeps the SAML captures' signatures)")
     args = parser.parse_args(argv)
-    for kind, people in add_extras(args.export_dir).items():
-        print(f"{kind:28s} {', '.join(people)}")
+    plan = {} if args.registrations_only else add_extras(args.export_dir)
+    plan.update(add_registrations(args.export_dir))
+    for kind, people in plan.items():
+        print(f"{kind:28s} {', '.join(people[:3])}{' ...' if len(people) > 3 else ''} ({len(people)})")
     return 0
 
 
