@@ -14,7 +14,7 @@
 -- person links to are not people here.
 
 -- Each user's latest kept registration (by lastSyncDateTime): the one outcomes.csv shows.
-CREATE OR REPLACE TABLE registration_latest AS
+INSERT INTO registration_latest
 SELECT user_id_norm, bundle_id, last_sync_at, flagged_reasons,
        coalesce(last_sync_at >= getvariable('enrolled_since'), false) AS recent
 FROM intune_registrations
@@ -22,7 +22,7 @@ WHERE kept
 QUALIFY row_number() OVER (PARTITION BY user_id_norm
                            ORDER BY last_sync_at DESC NULLS LAST, created_at DESC NULLS LAST, registration_id) = 1;
 
-CREATE OR REPLACE TABLE outcomes AS
+INSERT INTO outcomes
 WITH people AS (
     SELECT t.object_id_norm, coalesce(e.object_id, t.object_id_norm) AS entra_object_id
     FROM targeted t LEFT JOIN entra_users e USING (object_id_norm)
@@ -37,7 +37,8 @@ judged AS (
     LEFT JOIN registration_latest g ON g.user_id_norm = p.object_id_norm
     QUALIFY row_number() OVER (PARTITION BY r.entra_object_id ORDER BY r.mattermost_user_id NULLS LAST) = 1
 )
-SELECT *,
+SELECT entra_object_id, mattermost_user_id, user_principal_name, email, readiness, rule_ids, failing_rule_ids,
+       enrolled, last_sync, bundle_id, flagged_reasons,
        CASE readiness
            WHEN 'will_fail' THEN CASE WHEN enrolled THEN 'false_alarm' ELSE 'confirmed_will_fail' END
            WHEN 'ready' THEN CASE WHEN enrolled THEN 'confirmed_ready' ELSE 'ready_not_enrolled' END

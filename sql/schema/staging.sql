@@ -264,6 +264,29 @@ CREATE TABLE intune_registrations (
 -- The Mattermost iOS bundle ids whose registrations count as enrolled: --ios-bundle-id, or both
 -- published apps (com.mattermost.rn, com.mattermost.rnbeta) by default.
 CREATE TABLE registration_bundle_ids (bundle_id VARCHAR NOT NULL);
+-- Filled by sql/outcomes/10_outcomes.sql after readiness (when registrations were read): each user's
+-- latest kept registration, and each targeted person's outcome.
+CREATE TABLE registration_latest (
+    user_id_norm    VARCHAR,
+    bundle_id       VARCHAR,
+    last_sync_at    TIMESTAMPTZ,
+    flagged_reasons VARCHAR,
+    recent          BOOLEAN NOT NULL      -- synced within the window: enrolled
+);
+CREATE TABLE outcomes (
+    entra_object_id     VARCHAR,
+    mattermost_user_id  VARCHAR,
+    user_principal_name VARCHAR,
+    email               VARCHAR,
+    readiness           VARCHAR NOT NULL,
+    rule_ids            VARCHAR,
+    failing_rule_ids    VARCHAR,
+    enrolled            BOOLEAN NOT NULL,
+    last_sync           VARCHAR,          -- ISO 8601 UTC of the latest kept registration's sync
+    bundle_id           VARCHAR,
+    flagged_reasons     VARCHAR,
+    outcome             VARCHAR NOT NULL
+);
 
 -- Run options the SQL needs: the iOS bundle ids the organisation deploys, and --intune-group.
 CREATE TABLE ios_bundle_ids (bundle_id VARCHAR NOT NULL);
