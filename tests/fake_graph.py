@@ -159,6 +159,7 @@ class FakeGraph(LoopbackServer):
     service_principals: list[dict] = field(default_factory=list)
     grants: list[dict] = field(default_factory=list)  # oAuth2PermissionGrants
     ios_policies: list[dict] = field(default_factory=list)  # iosManagedAppProtection, with apps/assignments
+    app_registrations: list[dict] = field(default_factory=list)  # managedAppRegistration (iOS, Android, ...)
     authorization_policy: dict = field(default_factory=lambda: copy.deepcopy(DEFAULT_AUTHORIZATION_POLICY))
     tokens: dict[str, set[str] | None] = field(default_factory=lambda: {DEFAULT_TOKEN: None})  # None = all
     default_top: int = 100
@@ -317,6 +318,11 @@ class FakeGraph(LoopbackServer):
 
             return self._page(route, "deviceAppManagement/iosManagedAppProtections", self.ios_policies, query,
                               record, shape)
+        if route == "/deviceAppManagement/managedAppRegistrations":
+            select = [s for s in query.get("$select", "").split(",") if s]
+            return self._page(route, "deviceAppManagement/managedAppRegistrations", self.app_registrations, query,
+                              record, lambda reg: ({k: reg[k] for k in ("@odata.type", *select) if k in reg}
+                                                   if select else dict(reg)))
         segment = route.strip("/").split("/")[-1] or route
         raise GraphHTTPError(400, "BadRequest", f"Resource not found for the segment '{segment}'.")
 

@@ -46,7 +46,8 @@ def test_the_sample_run_as_gauges(tmp_path):
     assert sum(v for k, v in got["reconcile_findings"].items() if ("severity", "blocking") in k) == \
         summary["findings_by_severity"]["blocking"]
     assert got["reconcile_source_rows"][(("source", "entra_users"),)] == 300
-    assert got["reconcile_outcomes"] == {}, "no registrations read: no outcome samples"
+    assert got["reconcile_outcomes"] == {(("outcome", k),): float(v) for k, v in summary["outcomes"].items()}
+    assert got["reconcile_outcomes"][(("outcome", "false_alarm"),)] == 1, "the sample's planted false alarm"
     finished = datetime.fromisoformat(summary["finished_at"]).timestamp()
     assert abs(got["reconcile_last_run_timestamp_seconds"][()] - finished) < 0.001, "every digit of the time"
     assert got["reconcile_run_duration_seconds"][()] > 0

@@ -77,6 +77,7 @@ def write_html(con: duckdb.DuckDBPyConnection, summary: dict, path: Path) -> Non
         parts.append(f"<p class='partial'>Partial run: a source failed ({escape(failed)}). Rules that read it "
                      "were skipped; their findings are not known.</p>")
     parts += _readiness(summary)
+    parts += _outcomes(summary)
     parts += _history(con, run_id) if store else ["<h2>History</h2><p class='muted'>No store: no history.</p>"]
     parts += _drift(con, summary, store)
     parts += _rule_sections(con, summary, rules)
@@ -101,6 +102,54 @@ def _readiness(summary: dict) -> list[str]:
             f"<p>Findings: <span class='blocking'>{_num(severity.get('blocking', 0))} blocking</span>, "
             f"<span class='warning'>{_num(severity.get('warning', 0))} warning</span>, "
             f"<span class='info'>{_num(severity.get('info', 0))} info</span>.</p>"]
+
+
+_OUTCOME_LABELS = {
+    "false_alarm": "predicted will_fail, enrolled: a rule was wrong for them",
+    "confirmed_will_fail": "predicted will_fail, not enrolled",
+    "confirmed_ready": "predicted ready, enrolled",
+    "ready_not_enrolled": "predicted ready, not enrolled (not tried yet, or a cause no rule knows)",
+    "at_risk_enrolled": "at risk, enrolled",
+    "at_risk_not_enrolled": "at risk, not enrolled",
+    "not_evaluated": "not evaluated (enrolled or not)",
+}
+
+
+def _outcomes(summary: dict) -> list[str]:
+    """The predictions against Intune's registrations (issue 15): people per outcome, and per rule how
+    many it fired for and how many of those enrolled anyway (the rule's measured precision here)."""
+    classes = summary.get("outcomes")
+    if classes is None:
+        return []
+    window = summary.get("outcomes_window") or {}
+    regs = summary.get("registrations") or {}
+    out = ["<h2 id='outcomes'>Predictions against Intune's registrations</h2>",
+           f"<p class='muted'>Enrolled: a Mattermost iOS registration synced within "
+           f"{_num(window.get('enrolled_within_days'))} days of {_cell(window.get('as_of'))}. "
+           f"{_num(regs.get('read'))} registrations read, {_num(regs.get('kept'))} of a Mattermost iOS app, "
+           f"{_num(regs.get('unknown_user'))} of those for no Entra user of the run.</p>",
+           "<table><tr><th>outcome</th><th>people</th><th>meaning</th></tr>"]
+    for name, count in classes.items():
+        style = " class='warning'" if name == "false_alarm" and count else ""
+        out.append(f"<tr><td{style}><code>{escape(name)}</code></td><td class='num'>{_num(count)}</td>"
+                   f"<td>{escape(_OUTCOME_LABELS.get(name, ''))}</td></tr>")
+    out.append("</table>")
+    rules = summary.get("rule_outcomes") or {}
+    if not rules:
+        return [*out, "<p class='muted'>No targeted person has a finding: no rule to measure.</p>"]
+    out.append("<h3>Per rule: people it fired for, and those who enrolled anyway</h3>"
+               "<table><tr><th>rule</th><th>fired</th><th>enrolled anyway</th><th></th></tr>")
+    for rule_id, counts in sorted(rules.items(), key=lambda kv: (-kv[1]["enrolled_anyway"], kv[0])):
+        fired, anyway = counts["fired"], counts["enrolled_anyway"]
+        share = anyway / fired if fired else 0.0
+        bar = (f"<svg xmlns='http://www.w3.org/2000/svg' width='160' height='12' role='img' "
+               f"aria-label='{anyway} of {fired} enrolled anyway'><rect width='160' height='12' fill='#e0e0e0'/>"
+               f"<rect width='{160 * share:.1f}' height='12' fill='#ef8f00'/></svg>")
+        out.append(f"<tr><td><code>{escape(rule_id)}</code></td><td class='num'>{_num(fired)}</td>"
+                   f"<td class='num'>{_num(anyway)}</td><td>{bar}</td></tr>")
+    out.append("</table><p class='muted'>A blocking rule whose people enroll anyway predicted wrongly on this "
+               "tenant: report it. Warnings and infos need not stop enrollment.</p>")
+    return out
 
 
 def _history(con: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
