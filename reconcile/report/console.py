@@ -31,6 +31,7 @@ def print_summary(result: AuditResult, console: Console) -> None:
         ready.add_column(status, justify="right")
     ready.add_row(*(f"{count:,}" for count in result.readiness_counts.values()))
     console.print(ready)
+    _print_outcomes(result.summary, console)
     console.print(f"targeted: {result.targeting}")
     for info in result.inputs:
         if info.available and info.note:
@@ -50,6 +51,24 @@ def print_summary(result: AuditResult, console: Console) -> None:
         if (result.output_dir / "runs" / result.run_id).is_dir() else []
     console.print(f"reports in {result.output_dir}: {', '.join(written)} (the set of run {result.run_id}, "
                   f"kept in runs/{result.run_id}/)")
+
+
+def _print_outcomes(summary: dict, console: Console) -> None:
+    """The predictions against Intune's registrations, when they were read (issue 15)."""
+    classes = summary.get("outcomes")
+    if classes is None:
+        return
+    window = summary.get("outcomes_window") or {}
+    table = Table(title=f"predictions against Intune (enrolled: synced within {window.get('enrolled_within_days')} "
+                        "days)", title_justify="left")
+    table.add_column("outcome")
+    table.add_column("people", justify="right")
+    for name, n in classes.items():
+        table.add_row(name, f"[yellow]{n:,}[/]" if name == "false_alarm" and n else f"{n:,}")
+    console.print(table)
+    wrong = {rule: c for rule, c in (summary.get("rule_outcomes") or {}).items() if c["enrolled_anyway"]}
+    for rule, counts in sorted(wrong.items()):
+        console.print(f"  {rule}: fired for {counts['fired']:,}, {counts['enrolled_anyway']:,} enrolled anyway")
 
 
 def _print_exceptions(info: dict, console: Console) -> None:
