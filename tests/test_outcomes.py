@@ -222,6 +222,7 @@ def test_an_empty_registrations_export_means_nobody_enrolled_yet(tmp_path):
     assert summary["registrations"] == {"read": 0, "kept": 0, "unknown_user": 0}
     assert summary["outcomes"]["false_alarm"] == 0 and summary["outcomes"]["confirmed_ready"] == 0
     assert summary["outcomes"]["ready_not_enrolled"] == 6 and sum(summary["outcomes"].values()) == 10
+    assert "no Mattermost iOS registration yet" in (tmp_path / "out" / "report.html").read_text()
 
 
 @pytest.mark.parametrize(("field", "value", "expected"), [

@@ -66,6 +66,8 @@ def _print_outcomes(summary: dict, console: Console) -> None:
     for name, n in classes.items():
         table.add_row(name, f"[yellow]{n:,}[/]" if name == "false_alarm" and n else f"{n:,}")
     console.print(table)
+    if not (summary.get("registrations") or {}).get("kept"):
+        console.print("[yellow]Intune holds no Mattermost iOS registration yet[/]: nothing is confirmed either way")
     wrong = {rule: c for rule, c in (summary.get("rule_outcomes") or {}).items() if c["enrolled_anyway"]}
     for rule, counts in sorted(wrong.items()):
         console.print(f"  {rule}: fired for {counts['fired']:,}, {counts['enrolled_anyway']:,} enrolled anyway")

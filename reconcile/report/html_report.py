@@ -129,6 +129,9 @@ def _outcomes(summary: dict) -> list[str]:
            f"{_num(regs.get('read'))} registrations read, {_num(regs.get('kept'))} of a Mattermost iOS app, "
            f"{_num(regs.get('unknown_user'))} of those for no Entra user of the run.</p>",
            "<table><tr><th>outcome</th><th>people</th><th>meaning</th></tr>"]
+    if not regs.get("kept"):
+        out.insert(2, "<p class='partial'>Intune holds no Mattermost iOS registration yet (before enablement, or "
+                      "nobody has opened the app under the policy): nothing below is confirmed either way.</p>")
     for name, count in classes.items():
         style = " class='warning'" if name == "false_alarm" and count else ""
         out.append(f"<tr><td{style}><code>{escape(name)}</code></td><td class='num'>{_num(count)}</td>"
