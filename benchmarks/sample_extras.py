@@ -15,7 +15,8 @@ Intune's registrations (intune_app_registrations.json, issue 15) come last, from
 finished export: most ready people enrolled, a will_fail person enrolled anyway (a false alarm), one
 at_risk and one not_evaluated person enrolled, a stale registration, an enrollment outside the targeted
 groups, one for a user no longer in Entra, and Outlook and Android registrations that are ignored. Their
-times are before reconcile.paths.SAMPLE_CAPTURED_AT, the moment a run on the sample measures from.
+times are before SAMPLE_CAPTURED_AT, written to sample_captured_at.txt: a run on the sample (or a copy)
+measures the enrollment window from it (reconcile.paths.sample_captured_at).
 ``--registrations-only`` rewrites just that file (the SAML signatures stay as they are).
 """
 
@@ -37,7 +38,7 @@ import xmlsec
 from lxml import etree
 
 from reconcile.audit import run_audit
-from reconcile.paths import SAMPLE_CAPTURED_AT
+from reconcile.paths import SAMPLE_MARKER
 
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
@@ -317,6 +318,7 @@ def add_extras(export: Path) -> dict[str, list[str]]:
 
 
 REGISTRATIONS = "intune_app_registrations.json"
+SAMPLE_CAPTURED_AT = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)  # written to SAMPLE_MARKER: runs measure from it
 IOS, ANDROID = "#microsoft.graph.iosMobileAppIdentifier", "#microsoft.graph.androidMobileAppIdentifier"
 
 
@@ -345,6 +347,7 @@ def add_registrations(export: Path) -> dict[str, list[str]]:
     """Write intune_app_registrations.json from the finished export's own outcomes (no random numbers:
     who gets what follows the sorted object ids, so the rest of the sample never moves)."""
     (export / REGISTRATIONS).write_text('{"value": []}\n', encoding="utf-8")
+    (export / SAMPLE_MARKER).write_text(SAMPLE_CAPTURED_AT.strftime("%Y-%m-%dT%H:%M:%SZ") + "\n", encoding="utf-8")
     with tempfile.TemporaryDirectory() as scratch:
         run_audit(export, Path(scratch) / "out", Path(scratch) / "store.duckdb")
         with (Path(scratch) / "out" / "outcomes.csv").open(encoding="utf-8-sig", newline="") as handle:

@@ -269,6 +269,7 @@ def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep
     run_date = started.date()
     entries = (exceptions.load_exceptions(opts.exceptions_file, [r.rule_id for r in rules], run_date,
                                           opts.allow_long_exceptions) if opts.exceptions_file else [])
+    window = outcomes.Window(opts.enrolled_within, sample_captured_at(input_dir) or started)
     phases: dict[str, float] = {}
     clock = [time.perf_counter()]
 
@@ -308,7 +309,6 @@ def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep
         results += run_rules(con, [r for r in rules if exceptions.is_exception_rule(r.rule_id)], available,
                              run_id, failed, lacking)
         run_sql_file(con, sql_dir() / "readiness.sql")
-        window = outcomes.Window(opts.enrolled_within, sample_captured_at(input_dir) or started)
         measured = outcomes.measure(con, available, window)
         results += run_rules(con, [r for r in rules if outcomes.is_outcome_rule(r.rule_id)], available,
                              run_id, failed, lacking)

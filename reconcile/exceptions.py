@@ -68,9 +68,10 @@ class ExceptionEntry:
 
 
 def rule_is_about_users(rule_id: str) -> bool:
-    """Whether a rule's findings are about a person. The rule contract ties this to the id: USER_* rules
-    return only ``subject_type = 'user'`` findings, every other rule none (tests/test_rule_contract.py)."""
-    return rule_id.startswith("USER_")
+    """Whether a rule's findings are about a person. The rule contract ties this to the id: USER_* and
+    OUTCOME_* rules return only ``subject_type = 'user'`` findings, every other rule none
+    (tests/test_rule_contract.py)."""
+    return rule_id.startswith(("USER_", "OUTCOME_"))
 
 
 def load_exceptions(path: Path, rule_ids: Iterable[str], run_date: date,

@@ -33,7 +33,7 @@ def is_outcome_rule(rule_id: str) -> bool:
 @dataclass(frozen=True)
 class Window:
     """Enrolled means a registration synced at or after ``since``: ``days`` before ``as_of`` (the run's
-    start, or the bundled sample's capture time: reconcile.paths.SAMPLE_CAPTURED_AT)."""
+    start, or a bundled sample's capture time: reconcile.paths.sample_captured_at)."""
 
     days: int
     as_of: datetime

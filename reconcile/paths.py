@@ -21,10 +21,11 @@ def sql_dir() -> Path:
 
 
 SAMPLES = ("tenant", "misconfigured")  # --sample NAME; "tenant" is sample_data/ itself
-# When the bundled samples' exports were taken. Their Intune registrations (issue 15) were synced
-# before it, so the enrollment window of a run on a sample is measured from it, not from the run's
-# start: otherwise the sample's outcomes would drift towards "not enrolled" as the calendar moves on.
-SAMPLE_CAPTURED_AT = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+# A bundled sample (and any copy of it) says when its exports were taken in this file. Its Intune
+# registrations (issue 15) were synced before then, so a run on it measures the enrollment window from
+# that moment, not from the run's start: otherwise its outcomes would drift towards "not enrolled" as
+# the calendar moves on. Real exports have no such file.
+SAMPLE_MARKER = "sample_captured_at.txt"
 
 
 def sample_dir(name: str = "tenant") -> Path:
@@ -37,9 +38,18 @@ def sample_dir(name: str = "tenant") -> Path:
 
 
 def sample_captured_at(input_dir: Path) -> datetime | None:
-    """SAMPLE_CAPTURED_AT when ``input_dir`` is one of the bundled samples, else None."""
-    try:
-        here = input_dir.resolve()
-        return SAMPLE_CAPTURED_AT if any(here == sample_dir(name).resolve() for name in SAMPLES) else None
-    except (OSError, FileNotFoundError):
+    """When the sample in ``input_dir`` was captured (its SAMPLE_MARKER file), else None."""
+    marker = input_dir / SAMPLE_MARKER
+    if not marker.is_file():
         return None
+    text = marker.read_text(encoding="utf-8").strip()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        from reconcile.errors import InputError
+
+        raise InputError(SAMPLE_MARKER, None, f"{text!r}; expected the capture time in ISO 8601 with a zone "
+                                              "(2026-12-01T06:00:00Z)")
+    return moment.astimezone(UTC)

@@ -77,7 +77,7 @@ def test_report_renders_in_chromium(two_nights, tmp_path):
         "images": "document.images.length",
         "text": "document.body.innerText",
         "bars": "document.querySelectorAll('#history ~ svg rect').length",
-        "svg_width": "document.querySelector('svg').getBoundingClientRect().width",
+        "svg_width": "document.querySelector('#history ~ svg').getBoundingClientRect().width",
         "drift_new": "[...document.querySelectorAll('h3')].map(h => h.textContent)",
     })
     shot = tmp_path / "report.png"

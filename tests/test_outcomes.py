@@ -319,6 +319,22 @@ def _jwt_for(roles: list[str]) -> str:
                 "roles": roles, "tid": "72f988bf-86f1-41af-91ab-2d7cd011db47"})
 
 
+def test_a_copy_of_the_sample_measures_from_its_capture_time_and_a_bad_marker_is_refused(tmp_path):
+    import shutil
+
+    from reconcile.paths import sample_dir
+
+    copy = tmp_path / "copy"
+    shutil.copytree(sample_dir(), copy)
+    assert audit("--input-dir", str(copy), "--output-dir", str(tmp_path / "out")).exit_code == 1
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["outcomes_window"]["as_of"] == "2026-12-01T06:00:00+00:00"
+    assert summary["outcomes"]["confirmed_ready"] == 152
+    (copy / "sample_captured_at.txt").write_text("last week\n")
+    refused = audit("--input-dir", str(copy), "--output-dir", str(tmp_path / "o2"))
+    assert refused.exit_code == 3 and "sample_captured_at.txt" in refused.output and "ISO 8601" in refused.output
+
+
 def test_the_sample_shows_the_outcome_table(tmp_path):
     result = audit("--sample", "--output-dir", str(tmp_path / "out"))
     assert result.exit_code == 1, result.output

@@ -23,6 +23,9 @@ ALL = ("User.Read.All", "GroupMember.Read.All", "Application.Read.All", "Delegat
        "Policy.Read.All", "DeviceManagementApps.Read.All")
 READER_APP = "5e1f0000-0000-4000-8000-0000000000a1"   # the app registration reconcile signs in as
 INTUNE_RULES = {"INTUNE_POLICY_MISSING", "INTUNE_POLICY_UNASSIGNED"}
+# the registrations need the same permission (issue 15); ENROLLED_NOT_TARGETED also misses the policy
+# groups' members here (no policy read, no group pulled), so its reason says both
+OUTCOME_RULES = {"OUTCOME_FALSE_ALARM", "OUTCOME_ENROLLED_NOT_TARGETED"}
 USER_RULES_THAT_FIRE = {"USER_AUTHDATA_IS_EMAIL", "USER_AUTHDATA_NOT_EXACT", "USER_INTUNE_UNLICENSED"}
 
 
@@ -65,8 +68,9 @@ def test_a_token_without_the_intune_permission_skips_exactly_the_policy_rules(tm
     sentence = (f"needs Graph permission `DeviceManagementApps.Read.All` (application): grant it to the app "
                 f"registration `{READER_APP}` and consent")
     skipped = _skips(summary)
-    assert {rule for rule, reason in skipped.items() if reason == sentence} == INTUNE_RULES
-    assert not [reason for reason in skipped.values() if "permission" in reason and reason != sentence]
+    assert {rule for rule, reason in skipped.items() if reason == sentence} == INTUNE_RULES | {"OUTCOME_FALSE_ALARM"}
+    assert skipped["OUTCOME_ENROLLED_NOT_TARGETED"] == sentence + "; missing input: entra_groups"
+    assert not [reason for reason in skipped.values() if "permission" in reason and not reason.startswith(sentence)]
     assert {rule for rule, n in summary["findings_by_rule"].items() if n} >= USER_RULES_THAT_FIRE, \
         "the user rules still run"
     assert summary["status"] == "partial"
@@ -74,7 +78,8 @@ def test_a_token_without_the_intune_permission_skips_exactly_the_policy_rules(tm
     assert policies["failed"] and policies["note"] == sentence
     assert summary["missing_permissions"] == [{
         "permission": "DeviceManagementApps.Read.All", "type": "application",
-        "needed_by": ["INTUNE_POLICY_MISSING", "INTUNE_POLICY_UNASSIGNED", "graph.intune_policies"]}]
+        "needed_by": ["INTUNE_POLICY_MISSING", "INTUNE_POLICY_UNASSIGNED", "OUTCOME_ENROLLED_NOT_TARGETED",
+                      "OUTCOME_FALSE_ALARM", "graph.intune_policies", "graph.intune_registrations"]}]
     assert not tenant_graph.requests_to("/deviceAppManagement/iosManagedAppProtections"), "not even asked"
     # the same sentence reaches the console
     assert "DeviceManagementApps.Read.All" in result.stderr
@@ -124,9 +129,11 @@ def test_an_opaque_token_is_skipped_on_its_403_naming_the_calls_permission(tmp_p
     assert result.exit_code == 4, result.output
     sentence = (f"needs Graph permission `DeviceManagementApps.Read.All` (application): grant it to the app "
                 f"registration `{CLIENT_ID}` and consent")
-    assert {rule for rule, reason in _skips(summary).items() if reason == sentence} == INTUNE_RULES
+    assert {rule for rule, reason in _skips(summary).items() if reason.startswith(sentence)} == \
+        INTUNE_RULES | OUTCOME_RULES
     assert [r.status for r in tenant_graph.requests_to("/deviceAppManagement/iosManagedAppProtections")] == [403]
-    assert summary["missing_permissions"][0]["needed_by"][-1] == "graph.intune_policies"
+    assert summary["missing_permissions"][0]["needed_by"][-2:] == ["graph.intune_policies",
+                                                                   "graph.intune_registrations"]
 
 
 def test_a_jwt_claiming_a_permission_graph_refuses_is_skipped_on_the_403(tmp_path, tenant_graph):
@@ -135,7 +142,8 @@ def test_a_jwt_claiming_a_permission_graph_refuses_is_skipped_on_the_403(tmp_pat
     tenant_graph.grant_token(token, tuple(p for p in ALL if p != "DeviceManagementApps.Read.All"))
     result, summary = _audit(tmp_path, tenant_graph, token)
     assert result.exit_code == 4, result.output
-    assert {r for r, why in _skips(summary).items() if "DeviceManagementApps.Read.All" in why} == INTUNE_RULES
+    assert {r for r, why in _skips(summary).items() if "DeviceManagementApps.Read.All" in why} == \
+        INTUNE_RULES | OUTCOME_RULES
     assert [r.status for r in tenant_graph.requests_to("/deviceAppManagement/iosManagedAppProtections")] == [403]
 
 

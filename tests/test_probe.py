@@ -136,8 +136,9 @@ def test_every_live_source_passes_and_nothing_is_read_in_bulk(tmp_path, graph, m
     rows = by_source(results)
     assert all(r.ok for r in results), "\n".join(f"{r.source}: {r.detail}" for r in results if not r.ok)
     assert set(rows) == {"mattermost api", "mattermost config", "mattermost licence", "mattermost db",
-                         "graph users", "graph groups", "graph intune policies", "graph permission grants",
-                         "graph app registration", "graph authorization policy", "ldap", "export files"}
+                         "graph users", "graph groups", "graph intune policies", "graph intune registrations",
+                         "graph permission grants", "graph app registration", "graph authorization policy", "ldap",
+                         "export files"}
     assert "system admin" in rows["mattermost api"].detail and "sysadmin" in rows["mattermost api"].detail
     assert "SkuShortName='advanced'" in rows["mattermost licence"].detail
     assert "read-only session" in rows["mattermost db"].detail and "1 user row" in rows["mattermost db"].detail
@@ -158,7 +159,7 @@ def test_every_live_source_passes_and_nothing_is_read_in_bulk(tmp_path, graph, m
         (r.route, r.query) for r in graph.requests]
     assert not graph.requests_to("/users/delta")
     assert not mattermost.requests_to("/users"), "users come from the database: the API's pages are not probed"
-    assert len(graph.requests) == 6 and len(mattermost.requests) == 3  # one request per row
+    assert len(graph.requests) == 7 and len(mattermost.requests) == 3  # one request per row
 
 
 def test_mattermost_users_page_is_one_user_when_the_api_reads_users(mattermost):
@@ -187,7 +188,8 @@ def test_a_graph_403_on_one_permission_fails_only_that_row(graph):
     env = {"RECONCILE_ENTRA_ACCESS_TOKEN": LIMITED_TOKEN, "RECONCILE_GRAPH_BASE_URL": graph.base_url}
     results = probe_sources(SourceOptions(entra="graph", graph=GraphOptions(app_id=APP_ID)), None, env)
     failed = [r for r in results if not r.ok and r.source != "export files"]
-    assert [r.source for r in failed] == ["graph intune policies"], results
+    # the registrations need the same permission (issue 15): their row fails the same way
+    assert [r.source for r in failed] == ["graph intune policies", "graph intune registrations"], results
     assert "HTTP 403" in failed[0].detail and "DeviceManagementApps.Read.All" in failed[0].detail
     rows = by_source(results)
     assert rows["graph users"].ok and rows["graph groups"].ok and rows["graph app registration"].ok

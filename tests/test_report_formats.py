@@ -18,7 +18,7 @@ def _top_links(out):
 def test_formats_choose_the_files(tmp_path):
     out, store = tmp_path / "out", tmp_path / "store.duckdb"
     full = run_audit(sample_dir("misconfigured"), out, store)
-    assert _top_links(out) == set(REPORT_FILES)
+    assert _top_links(out) == set(REPORT_FILES) - {"outcomes.csv"}, "outcomes.csv only with Intune registrations"
     assert {"directory_team.csv", "mattermost_admins.csv"} <= set(FORMAT_FILES["csv"])
 
     only_json = run_audit(sample_dir("misconfigured"), out, store, formats=("json",))
@@ -29,7 +29,7 @@ def test_formats_choose_the_files(tmp_path):
     assert (out / "runs" / full.run_id / "report.html").is_file()
 
     csv_html = run_audit(sample_dir("misconfigured"), out, store, formats=("csv", "html"))
-    expected = {"summary.json", "report.html", *FORMAT_FILES["csv"]}
+    expected = {"summary.json", "report.html", *FORMAT_FILES["csv"]} - {"outcomes.csv"}  # no registrations here
     assert _top_links(out) == expected
     assert {p.name for p in (out / "runs" / csv_html.run_id).iterdir()} == expected
     for name in expected:

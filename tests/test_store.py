@@ -85,13 +85,17 @@ def test_a_store_from_the_previous_release_is_migrated_and_keeps_its_history(tmp
     result = run_audit(sample_dir(), tmp_path / "out", store)
     assert result.exit_code == ExitCode.FINDINGS
     assert result.summary["previous_run_id"] == OLD_RUNS[1]
-    # the one difference since that release's sample: Johanna Schmidt's email binding became ambiguous
-    # (a second person carries the alias: USER_LINK_AMBIGUOUS, issue 14), everything else persists
-    assert result.summary["changes_since_previous"] == {"new": 1, "resolved": 1}
+    # the differences since that release's sample: Johanna Schmidt's email binding became ambiguous
+    # (a second person carries the alias: USER_LINK_AMBIGUOUS, issue 14), and the sample gained Intune's
+    # registrations (issue 15: one false alarm, one enrollment outside the targeted groups); everything
+    # else persists
+    assert result.summary["changes_since_previous"] == {"new": 3, "resolved": 1}
     johanna = "943e079a-a915-4bbc-a59c-6be515d01935"
     with (tmp_path / "out" / "findings.csv").open(encoding="utf-8-sig") as handle:
         new = [r for r in csv.DictReader(handle) if r["drift"] == "new"]
-    assert [(r["rule_id"], r["entra_object_id"]) for r in new] == [("USER_LINK_AMBIGUOUS", johanna)]
+    assert sorted(r["rule_id"] for r in new) == ["OUTCOME_ENROLLED_NOT_TARGETED", "OUTCOME_FALSE_ALARM",
+                                                  "USER_LINK_AMBIGUOUS"]
+    assert [r["entra_object_id"] for r in new if r["rule_id"] == "USER_LINK_AMBIGUOUS"] == [johanna]
     with (tmp_path / "out" / "resolved.csv").open(encoding="utf-8-sig") as handle:
         assert [(r["rule_id"], r["entra_object_id"]) for r in csv.DictReader(handle)] == [
             ("USER_AUTHDATA_IS_EMAIL", johanna)]
@@ -100,7 +104,7 @@ def test_a_store_from_the_previous_release_is_migrated_and_keeps_its_history(tmp
     assert _history(store, OLD_RUNS, old_columns) == before, "the old runs, findings and readiness are kept"
     assert _rows(store, "SELECT run_id FROM runs ORDER BY started_at") == [(OLD_RUNS[0],), (OLD_RUNS[1],),
                                                                             (result.run_id,)]
-    assert _rows(store, "SELECT count(*) FROM findings WHERE run_id = $1", [result.run_id]) == [(73,)]
+    assert _rows(store, "SELECT count(*) FROM findings WHERE run_id = $1", [result.run_id]) == [(75,)]
 
     # Opening it again applies nothing and writes nothing.
     applied_at = _rows(store, "SELECT version, applied_at FROM schema_version ORDER BY ALL")
@@ -213,7 +217,7 @@ def test_rule_results_are_stored_with_their_run(tmp_path):
     for res in result.rule_results:
         count = res.finding_count if res.status == "ran" else None
         assert stored[res.rule.rule_id] == (res.severity, res.status, count, res.skip_reason)
-    assert sum(n for _, _, n, _ in stored.values() if n) == 73
+    assert sum(n for _, _, n, _ in stored.values() if n) == 75
 
 
 def _partial_sample(tmp_path: Path) -> Path:
@@ -257,7 +261,7 @@ def test_retention_prunes_old_findings_but_never_what_drift_and_delta_need(tmp_p
     complete = run_audit(sample_dir(), tmp_path / "c", store, retention_days=400)
     for table in ("findings", "readiness", "rule_results"):
         assert _kept(store, table) == {old[0], partial.run_id, complete.run_id}, table
-    assert _rows(store, "SELECT count(*) FROM findings WHERE run_id = $1", [old[0]]) == [(73,)]
+    assert _rows(store, "SELECT count(*) FROM findings WHERE run_id = $1", [old[0]]) == [(75,)]
 
 
 def test_retention_days_must_not_be_negative(tmp_path):
