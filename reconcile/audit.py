@@ -256,7 +256,7 @@ class _DriftOptions:
     allow_long_exceptions: bool = False
     # called with the finished run's workspace before it closes (reconcile remediate plan reads it)
     inspect: Callable[[duckdb.DuckDBPyConnection, AuditResult], None] | None = None
-    enrolled_within: int = 30  # days (issue 15: reconcile.outcomes)
+    enrolled_within: int = outcomes.DEFAULT_ENROLLED_WITHIN  # days (issue 15)
 
 
 def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep_snapshots: int,
@@ -312,6 +312,7 @@ def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep
         measured = outcomes.measure(con, available, window)
         results += run_rules(con, [r for r in rules if outcomes.is_outcome_rule(r.rule_id)], available,
                              run_id, failed, lacking)
+        exceptions.cover(con)  # an entry may accept an OUTCOME_* finding too
         order = {rule.rule_id: n for n, rule in enumerate(rules)}
         results.sort(key=lambda res: order[res.rule.rule_id])
         lap("rules")

@@ -343,3 +343,20 @@ def test_the_sample_shows_the_outcome_table(tmp_path):
     assert summary["outcomes_window"]["as_of"].startswith("2026-12-01T06:00:00")
     html = (tmp_path / "out" / "report.html").read_text()
     assert "Predictions against Intune" in html and "<code>false_alarm</code>" in html
+
+
+def test_an_exception_accepts_a_false_alarm(tmp_path):
+    directory = export(tmp_path, {"value": registrations()})
+    accepted = tmp_path / "exceptions.toml"
+    accepted.write_text(f'''[[exception]]
+rule = "OUTCOME_FALSE_ALARM"
+entra_object_id = "{oid(9)}"
+reason = "reported upstream; the capture predates the fix"
+owner = "it-identity@contoso.com"
+expires = {(datetime.now(UTC) + timedelta(days=30)).date().isoformat()}
+''')
+    result = audit("--input-dir", str(directory), "--output-dir", str(tmp_path / "out"),
+                   "--exceptions", str(accepted), "--no-history")
+    assert result.exit_code == 1, result.output
+    [alarm] = findings(tmp_path / "out", "OUTCOME_FALSE_ALARM")
+    assert alarm["status"] == "accepted" and alarm["exception_owner"] == "it-identity@contoso.com"
