@@ -41,7 +41,9 @@ def run_message(summary: Mapping, report: Path, people: Sequence[tuple[str, str]
     lines.append(_drift_line(summary))
     if summary.get("outcomes"):
         lines.append("**Enrollment outcomes:** " + _counts(summary["outcomes"]))
-    read = [f"{i['name']} ({_rows(i.get('rows'))})" for i in summary.get("inputs") or [] if i.get("available")]
+    no_exceptions = not (summary.get("exceptions") or {}).get("file")  # the exceptions input without a file
+    read = [f"{i['name']} ({_rows(i.get('rows'))})" for i in summary.get("inputs") or []
+            if i.get("available") and not (i["name"] == "exceptions" and no_exceptions)]
     lines.append("**Sources read:** " + (", ".join(read) or "none"))
     lines.append(f"**Report:** {_code(str(report))}")
     if people is not None:
@@ -57,7 +59,7 @@ def failure_message(error: BaseException, exit_code: int, nothing_written: bool,
     first = (str(error).strip().splitlines() or [type(error).__name__])[0]
     first = scrub_personal(scrub_secrets(first, secrets))[:MAX_ERROR]
     lines = [f"#### reconcile run failed (exit {int(exit_code)})",
-             f"**Error:** {_plain(first)}",
+             f"**Error:** {_code(first)}",
              "Nothing was written; the store is unchanged." if nothing_written
              else "The run is stored, but its reports were not written."]
     if job is not None:
@@ -111,8 +113,3 @@ def _rows(rows: object) -> str:
 def _code(text: str) -> str:
     """Inline code: nothing in it is read as Markdown (an underscore in a UPN, a star in a path)."""
     return f"`{text.replace('`', chr(39))}`"
-
-
-def _plain(text: str) -> str:
-    """Text where Markdown's markup characters stand for themselves."""
-    return re.sub(r"([\\`*_\[\]#<>|~])", r"\\\1", text)

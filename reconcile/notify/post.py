@@ -8,13 +8,17 @@ pause, or after its ``Retry-After`` when that fits the budget; any other answer 
 must not hang on a chat server, and a post is not worth a second night.
 
 The webhook URL is itself a secret (whoever has it can post), so a target is described by its host only;
-the token and the URL are scrubbed from every error this module raises. Redirects are not followed: the
+the token and the URL are scrubbed from every error this module raises, and from httpx's own log line
+("HTTP Request: POST <url>", logged at INFO) while a post is under way. Redirects are not followed: the
 token is not sent on to another address.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -77,6 +81,11 @@ def post(target: Target, *, tries: int = MAX_TRIES, budget: float = BUDGET_SECON
     owned = client is None
     client = client or httpx.Client(follow_redirects=False, headers={"User-Agent": f"reconcile/{__version__}"})
     deadline = time.monotonic() + budget
+    with _scrubbed_logs(target.secrets):
+        return _post(target, client, owned, tries, budget, deadline)
+
+
+def _post(target: Target, client: httpx.Client, owned: bool, tries: int, budget: float, deadline: float) -> int:
     attempt, last = 0, "no try fitted the time budget"
     try:
         while attempt < tries:
@@ -110,6 +119,32 @@ def post(target: Target, *, tries: int = MAX_TRIES, budget: float = BUDGET_SECON
             client.close()
     plural = "try" if attempt == 1 else "tries"
     raise PostError(_clean(target, f"{target.label}: {last}, after {attempt} {plural}"))
+
+
+class _Scrub(logging.Filter):
+    """Rewrites a log record that holds a secret (httpx logs every request's URL) before any handler sees it."""
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = scrub_secrets(message, self.secrets)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return True
+
+
+@contextlib.contextmanager
+def _scrubbed_logs(secrets: tuple[str, ...]) -> Iterator[None]:
+    scrub = _Scrub(secrets)
+    logger = logging.getLogger("httpx")  # httpx._client logs "HTTP Request: POST <url> ..." here
+    logger.addFilter(scrub)
+    try:
+        yield
+    finally:
+        logger.removeFilter(scrub)
 
 
 def _clean(target: Target, text: str) -> str:
