@@ -440,3 +440,50 @@ def test_sources_test_checks_the_bot_token_and_channel(fake):
     not_member = _sources_test(env={**env, "RECONCILE_NOTIFY_BOT_TOKEN": USER_TOKEN})
     assert not_member.exit_code == 3
     assert "HTTP 403: no channel" in not_member.output and USER_TOKEN not in not_member.output
+
+
+# --- the decision and the message as functions -------------------------------------------------------------
+
+def _run_summary(status: str = "complete", previous: str | None = "20261201T020000Z-aaaaaa", new: int = 0,
+                 reopened: int = 0, resolved: int = 0, history: bool = True) -> dict:
+    return {"run_id": "20261202T020000Z-bbbbbb", "status": status, "previous_run_id": previous if history else None,
+            "failed_inputs": [{"name": "ldap", "error": "bind refused"}] if status == "partial" else [],
+            "drift": ({"new": new, "persisting": 3, "accepted": 0, "reopened": reopened, "resolved": resolved}
+                      if history else None),
+            "readiness": {"will_fail": 1, "at_risk": 0, "not_evaluated": 0, "ready": 2},
+            "findings_by_severity": {"blocking": 1, "warning": 0, "info": 0},
+            "inputs": [{"name": "entra_users", "available": True, "rows": 3},
+                       {"name": "ldap", "available": False, "rows": None}],
+            "exceptions": {"file": None, "accepted_findings": 0}}
+
+
+@pytest.mark.parametrize(("on", "summary", "posts"), [
+    ("change", _run_summary(), False),
+    ("change", _run_summary(new=1), True),
+    ("change", _run_summary(resolved=2), True),
+    ("change", _run_summary(reopened=1), True),
+    ("change", _run_summary(previous=None), True),
+    ("change", _run_summary(history=False), True),
+    ("change", _run_summary(status="partial"), True),
+    ("always", _run_summary(), True),
+    ("failure", _run_summary(new=5), False),
+    ("failure", _run_summary(status="partial"), True),
+    ("change", None, True), ("always", None, True), ("failure", None, True),
+])
+def test_when_each_setting_posts(on, summary, posts):
+    from reconcile.notify import should_post
+
+    assert should_post(on, summary) is posts
+
+
+def test_outcome_counts_appear_when_registrations_were_read(tmp_path):
+    from reconcile.notify.message import run_message
+
+    summary = {**_run_summary(new=1), "outcomes": {"enrolled": 2, "failed": 1}, "registrations": {"rows": 3}}
+    text = run_message(summary, tmp_path / "report.html")
+    assert "**Enrollment outcomes:** enrolled 2, failed 1" in text.splitlines()
+    assert "**Since run `20261201T020000Z-aaaaaa`:** 1 new, 0 resolved" in text.splitlines()
+    assert "**Sources read:** entra_users (3 rows)" in text.splitlines()
+    assert "Enrollment outcomes" not in run_message(_run_summary(), tmp_path / "report.html")
+    assert "**Since the previous run:** not compared (history off)" in run_message(_run_summary(history=False),
+                                                                                  tmp_path / "summary.json")
