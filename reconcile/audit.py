@@ -196,7 +196,11 @@ def run_configured(config: RunConfig, progress: Callable[[str], None] | None = N
     hook = inspect
     if config.notify.configured and config.notify.detail == "names":
         def hook(con: duckdb.DuckDBPyConnection, result: AuditResult) -> None:
-            people.append(notify.new_blocking_people(con))  # the workspace closes after this
+            try:  # the workspace closes after this; a failure here must not fail the run
+                people.append(notify.new_blocking_people(con))
+            except Exception as exc:
+                log.warning("the new blocking people for the notification could not be read: %s",
+                            type(exc).__name__)
             if inspect is not None:
                 inspect(con, result)
     try:

@@ -210,6 +210,17 @@ def test_names_lists_the_first_20_new_blocking_people_and_leaves_out_accepted_on
     assert "0 new, 0 resolved" in text
 
 
+def test_names_without_history_lists_nobody(fake, tmp_path):
+    out = tmp_path / "out"
+    result = _audit(out, "--fail-on", "never", "--notify-detail", "names", "--no-history",
+                    env={"RECONCILE_NOTIFY_WEBHOOK_URL": _hook(fake)})
+    assert result.exit_code == 0, result.output
+    text = _hook_requests(fake)[0].body["text"]
+    assert "**New blocking people:** not known (history off: no finding is known to be new)" in text
+    assert "**Since the previous run:** not compared (history off)" in text
+    assert "@" not in text
+
+
 def _partial_export(tmp_path: Path) -> Path:
     export = tmp_path / "export"
     shutil.copytree(SAMPLE, export, ignore=shutil.ignore_patterns("misconfigured", "README.md"))

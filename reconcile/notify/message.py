@@ -48,7 +48,8 @@ def run_message(summary: Mapping, report: Path, people: Sequence[tuple[str, str]
     lines.append(f"**Report:** {_code(str(report))}")
     if people is not None:
         lines.append("")
-        lines.extend(_people(people, people_total))
+        lines.extend(_people(people, people_total) if summary.get("drift") is not None
+                     else ["**New blocking people:** not known (history off: no finding is known to be new)"])
     return "\n".join(lines)
 
 

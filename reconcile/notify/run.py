@@ -38,8 +38,10 @@ def notify_finished(notify: NotifyConfig, result: AuditResult, people: NewBlocki
     """Post a finished run's message when ``notify.on`` says so; the record for summary.json."""
     if not notify.configured or not should_post(notify.on, result.summary):
         return dict(NOTIFY_NOT_SENT)
-    if notify.detail == "names":
-        people = people or NewBlocking()
+    if notify.detail == "names" and people is None:  # the names query failed: logged by run_configured
+        message = (run_message(result.summary, report_path(result))
+                   + "\n\n**New blocking people:** could not be read (see the job's log)")
+    elif notify.detail == "names":
         message = run_message(result.summary, report_path(result), people.rows, people.total)
     else:
         message = run_message(result.summary, report_path(result))
