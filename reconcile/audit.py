@@ -9,6 +9,7 @@ the run with nothing changed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from reconcile import __version__, drift, exceptions, outcomes, permissions
+from reconcile import __version__, drift, exceptions, notify, outcomes, permissions
 from reconcile.config import FAIL_ON_LEVELS, RunConfig
 from reconcile.errors import ExitCode, MemoryLimitError, ReconcileError, ReportsNotWritten
 from reconcile.normalise import check_raw, stage
@@ -84,6 +85,7 @@ class AuditResult:
     exit_code: ExitCode = ExitCode.CLEAN
     partial: bool = False
     drift: drift.DriftCounts | None = None  # None with history off
+    notify_configured: bool = False  # a webhook or a bot was configured: summary["notify"] says what happened
 
 
 def exit_code_for(severity_counts: dict[str, int], fail_on: str, partial: bool = False) -> ExitCode:
@@ -190,21 +192,49 @@ def run_configured(config: RunConfig, progress: Callable[[str], None] | None = N
     The sources are built here from the configuration (reconcile.sources.registry), so the CLI, a
     scheduler wrapper or a notebook all hand in the same one object. A run with no ``input_dir``
     (every user source live) reads its optional files from an empty private directory. With
-    ``metrics_file`` the run's gauges are written there when it ends, however it ends.
+    ``metrics_file`` the run's gauges are written there when it ends, however it ends. With ``notify``
+    (a webhook or a bot) the run posts its summary when ``notify.on`` says so, a failed run too
+    (reconcile.notify); the outcome is ``summary["notify"]``, also in summary.json, and never changes
+    the run's exit code.
     """
     environ = os.environ if environ is None else environ
     started = datetime.now(UTC)
     clock = time.perf_counter()
+    people: list[notify.NewBlocking] = []
+    hook = inspect
+    if config.notify.configured and config.notify.detail == "names":
+        def hook(con: duckdb.DuckDBPyConnection, result: AuditResult) -> None:
+            try:  # the workspace closes after this; a failure here must not fail the run
+                people.append(notify.new_blocking_people(con))
+            except Exception as exc:
+                log.warning("the new blocking people for the notification could not be read: %s",
+                            type(exc).__name__)
+            if inspect is not None:
+                inspect(con, result)
     try:
-        result = _run_configured(config, started, progress, graph_progress, environ, inspect)
-    except BaseException:
+        result = _run_configured(config, started, progress, graph_progress, environ, hook)
+    except BaseException as exc:
         if config.metrics_file:  # a failed run must not leave last night's success standing
             _write_metrics(config.metrics_file, RunMetrics(datetime.now(UTC), False, time.perf_counter() - clock))
+        if isinstance(exc, Exception):
+            _notify(functools.partial(notify.notify_failed, config, exc, environ))
         raise
     if config.metrics_file:
         _write_metrics(config.metrics_file,
                        metrics_of_summary(result.summary, result.rule_results, time.perf_counter() - clock))
+    result.notify_configured = config.notify.configured
+    record = _notify(lambda: notify.notify_finished(config.notify, result, people[0] if people else None, environ))
+    notify.record_notify(result, record)
     return result
+
+
+def _notify(call: Callable[[], dict]) -> dict:
+    """A notification is for people: whatever goes wrong in it is logged and recorded, never raised."""
+    try:
+        return call()
+    except Exception as exc:  # a bug in the notification must not turn a good run into a failed one
+        log.warning("the run's notification failed: %s", type(exc).__name__)
+        return {"status": "failed", "error": f"internal error: {type(exc).__name__}"}
 
 
 def _write_metrics(path: Path, metrics: RunMetrics) -> None:
@@ -239,11 +269,15 @@ def probe_configured(config: RunConfig, environ: Mapping[str, str] | None = None
     """Connect to, authenticate with and probe every source a configuration names, reading nothing in
     bulk (``reconcile sources test``); a secret that cannot be read is a failed row, not an exception."""
     environ = os.environ if environ is None else environ
+    from reconcile.notify.probe import probe_notify
+
     try:
         options, merged = source_options(config, environ), source_environ(config, environ)
     except ReconcileError as exc:
-        return [ProbeResult("configuration", str(config.job_file or "options"), False, str(exc))]
-    return probe_sources(options, config.input_dir, merged, timeout=timeout)
+        return [ProbeResult("configuration", str(config.job_file or "options"), False, str(exc)),
+                *probe_notify(config.notify, environ, timeout)]
+    return probe_sources(options, config.input_dir, merged, timeout=timeout) + probe_notify(config.notify, environ,
+                                                                                            timeout)
 
 
 @dataclass(frozen=True)

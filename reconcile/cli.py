@@ -111,6 +111,16 @@ _OPTION_HELP = {
     "sources.mattermost.dsn": "Read users from Mattermost's PostgreSQL database (read-only session). Keep the "
                               "password out of the command line: use the environment variable, PGPASSWORD or a "
                               ".pgpass file.",
+    "notify.on": "When to post the run's summary to Mattermost (a webhook or a bot must be configured): change "
+                 "(new or resolved findings, a partial run, the store's first run), always, or failure (partial "
+                 "or failed runs).  [default: change]",
+    "notify.detail": "counts: the post holds no personal data; names: it also lists the first 20 new blocking "
+                     "people by UPN and rule.  [default: counts]",
+    "notify.channel_id": "The channel the bot posts to (token from RECONCILE_NOTIFY_BOT_TOKEN or "
+                         "RECONCILE_NOTIFY_BOT_TOKEN_FILE; an incoming webhook's URL from "
+                         "RECONCILE_NOTIFY_WEBHOOK_URL or RECONCILE_NOTIFY_WEBHOOK_URL_FILE).",
+    "notify.server": "The Mattermost server the bot posts to, independent of where the audit reads Mattermost "
+                     "data from.",
 }
 _PATH_OPTIONS = {"input_dir": click.Path(exists=True, file_okay=False, path_type=Path),
                  "store": click.Path(dir_okay=False, path_type=Path),
@@ -120,7 +130,7 @@ _METAVARS = {"targeting.intune_groups": "GROUP_ID", "targeting.mobile_client_ids
              "sources.entra.app_id": "APP_ID", "sources.ldap.url": "URL", "sources.ldap.base_dn": "DN",
              "sources.ldap.filter": "FILTER", "sources.mattermost.url": "URL", "sources.mattermost.dsn": "DSN",
              "memory_limit": "SIZE", "output_dir": "DIR", "exceptions": "FILE",
-             "metrics_file": "PATH", "enrolled_within": "DAYS"}
+             "metrics_file": "PATH", "enrolled_within": "DAYS", "notify.channel_id": "ID", "notify.server": "URL"}
 
 
 def _param(key: str) -> str:
@@ -254,7 +264,7 @@ def _execute(ctx: click.Context, config: RunConfig, quiet: bool, verbose: bool) 
         from reconcile.report.console import print_summary
 
         print_summary(result, Console())
-    log.run_summary(result.summary)
+    log.run_summary(result.summary, result.notify_configured)
     ctx.exit(result.exit_code)
 
 

@@ -44,6 +44,15 @@ public/model/user.go, config.go):
   ``after_put(user_id, n)`` runs after the n-th successful PUT is stored and before it is answered:
   a test can block there (and kill the client) or change the account behind the client's back.
 * Tests change an account between plan and apply through ``user(id)`` (the stored dict).
+* Notifications (issue 15): ``POST /hooks/{key}`` is an incoming webhook (server/channels/web/webhook.go):
+  no token; a JSON body with a non-empty ``text`` is posted and answered 200 ``ok`` (text/plain); an
+  unknown key is 400 ``web.incoming_webhook.invalid.app_error``, a body without text 400
+  ``web.incoming_webhook.text.app_error``. ``POST /api/v4/posts`` with ``{"channel_id", "message"}``
+  (api4/post.go createPost) answers 201 with the post; 400 for a body that is not JSON or lacks
+  ``channel_id``, 403 ``api.context.permissions.app_error`` when the caller is not a member of the
+  channel. ``GET /api/v4/channels/{id}``: 404 ``app.channel.get.existing.app_error`` for an unknown id,
+  403 for a channel the caller is not a member of. ``BOT_TOKEN`` belongs to a bot account
+  (``is_bot``) that is a member of ``CHANNEL_ID``; ``posts`` holds every post made, webhook ones too.
 
 Tenant users are stored API-shaped (``tenant.mm_user``: ``auth_data`` None = NULL). Every request
 is recorded in ``requests`` (path, query, lower-cased headers, status) for assertions.
@@ -72,6 +81,11 @@ USER_ACCOUNT = {"id": "plainuserplainuserplainu01", "username": "alice", "email"
                 "roles": "system_user"}
 MANAGER_ACCOUNT = {"id": "usermanagerusermanageru01", "username": "bob", "email": "bob@contoso.com",
                    "roles": "system_user system_user_manager"}
+BOT_TOKEN = "botbotbotbotbotbotbotbotb1"
+BOT_ACCOUNT = {"id": "reconcilebotreconcilebot01", "username": "reconcile-bot", "email": "", "is_bot": True,
+               "roles": "system_user"}
+CHANNEL_ID = "identityadminschannel00001"
+HOOK_KEY = "hooksecrethooksecrethooks1"
 FAKE_SETTING = "********************************"
 PER_PAGE_DEFAULT = 60
 PER_PAGE_MAX = 200
@@ -125,7 +139,13 @@ class FakeMattermost(LoopbackServer):
     users: list[dict] = field(default_factory=list)
     tokens: dict[str, dict] = field(default_factory=lambda: {ADMIN_TOKEN: dict(ADMIN_ACCOUNT),
                                                              USER_TOKEN: dict(USER_ACCOUNT),
-                                                             MANAGER_TOKEN: dict(MANAGER_ACCOUNT)})
+                                                             MANAGER_TOKEN: dict(MANAGER_ACCOUNT),
+                                                             BOT_TOKEN: dict(BOT_ACCOUNT)})
+    # channel id -> the channel (its "members": user ids, not serialised); incoming webhooks: key -> channel id
+    channels: dict[str, dict] = field(default_factory=lambda: {CHANNEL_ID: {
+        "id": CHANNEL_ID, "name": "identity-admins", "display_name": "Identity admins", "type": "P",
+        "team_id": "contosoteamcontosoteamcon1", "members": {BOT_ACCOUNT["id"], ADMIN_ACCOUNT["id"]}}})
+    hooks: dict[str, str] = field(default_factory=lambda: {HOOK_KEY: CHANNEL_ID})
     config: dict = field(default_factory=dict)
     license: dict = field(default_factory=lambda: {"IsLicensed": "true", "SkuShortName": "advanced",
                                                    "SkuName": "Enterprise Advanced", "Id": "lic0001",
@@ -141,6 +161,7 @@ class FakeMattermost(LoopbackServer):
     def __post_init__(self) -> None:
         self.requests: list[RecordedRequest] = []
         self.faults: list[Fault] = []
+        self.posts: list[dict] = []  # every post made: {"channel_id", "message", "user_id" or "hook"}
         self._lock = threading.Lock()
         self.puts_stored = 0
 
@@ -204,8 +225,11 @@ class FakeMattermost(LoopbackServer):
         with self._lock:
             self.requests.append(record)
         try:
+            if route.startswith("/hooks/"):
+                return self._incoming_webhook(method, route, record)
             is_auth_put = method == "PUT" and _AUTH_ROUTE.fullmatch(route) is not None
-            if method != "GET" and not is_auth_put:
+            is_post = method == "POST" and route == "/posts"
+            if method != "GET" and not is_auth_put and not is_post:
                 raise _HTTPError(405, "api.context.method_not_allowed.app_error", "Method not allowed.")
             caller = self._authenticate(headers)
             page = _int_param(query.get("page"), 0) if route == "/users" else None
@@ -213,6 +237,10 @@ class FakeMattermost(LoopbackServer):
             if fault is not None:
                 record.status = fault.status
                 return fault.status, fault.body, fault.content_type, fault.headers
+            if is_post:
+                body = self._create_post(record.body, caller)
+                record.status = 201
+                return 201, json.dumps(body).encode(), "application/json", []
             if is_auth_put:
                 body = self._update_user_auth(route.split("/")[2], payload, caller)
             else:
@@ -224,6 +252,40 @@ class FakeMattermost(LoopbackServer):
             body = {"id": exc.error_id, "message": exc.message, "detailed_error": exc.detailed,
                     "request_id": "fakerequestid00000000000000", "status_code": exc.status}
             return exc.status, json.dumps(body).encode(), "application/json", []
+
+    def _incoming_webhook(self, method: str, route: str, record: RecordedRequest) -> tuple[int, bytes, str, list]:
+        """POST /hooks/{key}: no token, the key is the secret; 200 with the text body ``ok``."""
+        if method != "POST":
+            raise _HTTPError(405, "api.context.method_not_allowed.app_error", "Method not allowed.")
+        fault = self._fault(route, None)
+        if fault is not None:
+            record.status = fault.status
+            return fault.status, fault.body, fault.content_type, fault.headers
+        channel_id = self.hooks.get(route.removeprefix("/hooks/"))
+        if channel_id is None:
+            raise _HTTPError(400, "web.incoming_webhook.invalid.app_error", "Invalid webhook.")
+        doc = record.body
+        if not isinstance(doc, dict) or not isinstance(doc.get("text"), str) or not doc["text"].strip():
+            raise _HTTPError(400, "web.incoming_webhook.text.app_error", "No text specified.")
+        with self._lock:
+            self.posts.append({"channel_id": channel_id, "message": doc["text"], "hook": route})
+        record.status = 200
+        return 200, b"ok", "text/plain; charset=utf-8", []
+
+    def _create_post(self, doc: Any, caller: dict) -> dict:
+        """POST /api/v4/posts as createPost checks it: a JSON post, a channel the caller is a member of."""
+        if not isinstance(doc, dict) or not isinstance(doc.get("channel_id"), str) or not doc["channel_id"]:
+            raise _HTTPError(400, "api.context.invalid_body_param.app_error", "Invalid or missing post in request "
+                             "body.")
+        channel = self.channels.get(doc["channel_id"])
+        if channel is None or caller.get("id") not in channel["members"]:
+            raise _HTTPError(403, "api.context.permissions.app_error", "You do not have the appropriate "
+                             "permissions.", "userId=" + str(caller.get("id")) + ", permission=create_post")
+        post = {"id": f"post{len(self.posts):022d}", "channel_id": channel["id"], "user_id": caller["id"],
+                "message": str(doc.get("message") or ""), "create_at": int(time.time() * 1000)}
+        with self._lock:
+            self.posts.append(post)
+        return post
 
     def _authenticate(self, headers: dict[str, str]) -> dict:
         scheme, _, token = headers.get("authorization", "").partition(" ")
@@ -260,6 +322,14 @@ class FakeMattermost(LoopbackServer):
                     return self._shape(user, admin)
             raise _HTTPError(404, "app.user.missing_account.const", "Unable to find the user.",
                              "user_id=" + user_id)
+        if route.startswith("/channels/") and route.count("/") == 2:
+            channel = self.channels.get(route.split("/")[2])
+            if channel is None:
+                raise _HTTPError(404, "app.channel.get.existing.app_error", "Unable to find the existing channel.")
+            if caller.get("id") not in channel["members"]:
+                raise _HTTPError(403, "api.context.permissions.app_error", "You do not have the appropriate "
+                                 "permissions.", "userId=" + str(caller.get("id")) + ", permission=read_channel")
+            return {k: v for k, v in channel.items() if k != "members"}
         if route == "/config":
             if not admin:
                 raise _HTTPError(403, "api.context.permissions.app_error", "You do not have the appropriate "

@@ -14,7 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconcile.config.run_config import ConfigError, EntraConfig, LdapConfig, MattermostConfig, RunConfig, Secret
+from reconcile.config.run_config import (
+    ConfigError,
+    EntraConfig,
+    LdapConfig,
+    MattermostConfig,
+    NotifyConfig,
+    RunConfig,
+    Secret,
+)
 from reconcile.config.settings import BY_KEY, ONE_OF, SETTINGS, TABLES, Setting
 
 COMMAND_LINE, ENVIRONMENT, JOB_FILE, DEFAULT, DERIVED = "command line", "environment", "job file", "default", "derived"
@@ -297,6 +305,27 @@ def _check(values: dict[str, object], origins: dict[str, str], job_file: Path | 
                         "expected a share below 1 (0.2 = a fifth of the rows)")
     if not values["formats"]:
         problems.append(f"formats is empty (from {origins['formats']}): give at least one of csv, json, html")
+    problems += _check_notify(values, origins, job_file)
+    return problems
+
+
+def _check_notify(values: dict[str, object], origins: dict[str, str], job_file: Path | None) -> list[str]:
+    """A bot needs its server and channel; a server or channel without a bot is a job that would never
+    post where its author thinks it does. The server must be an http(s) URL (the webhook URL is a secret,
+    checked when it is read: ``reconcile sources test`` says so)."""
+    problems: list[str] = []
+    bot = values["notify.bot_token"] is not None
+    for key in ("notify.server", "notify.channel_id"):
+        if bot and not values[key]:
+            problems.append(f"{key} is not set, and notify.bot_token (from {origins['notify.bot_token']}) needs it: "
+                            f"looked at {_looked(BY_KEY[key], job_file)}")
+        elif not bot and values[key]:
+            problems.append(f"{key} = {values[key]!r} (from {origins[key]}) is only used by a bot, and "
+                            f"notify.bot_token is not set: looked at {_looked(BY_KEY['notify.bot_token'], job_file)}")
+    server = values["notify.server"]
+    if server and not str(server).lower().startswith(("http://", "https://")):
+        problems.append(f"notify.server = {server!r} (from {origins['notify.server']}): expected an http:// or "
+                        "https:// URL")
     return problems
 
 
@@ -337,5 +366,9 @@ def _build(v: dict[str, object], job_file: Path | None) -> RunConfig:
             read=v["sources.mattermost.read"], url=v["sources.mattermost.url"], token=v["sources.mattermost.token"],
             insecure=v["sources.mattermost.insecure"], users=v["sources.mattermost.users"],
             dsn=v["sources.mattermost.dsn"]),
+        notify=NotifyConfig(
+            on=v["notify.on"], detail=v["notify.detail"], channel_id=v["notify.channel_id"],
+            server=str(v["notify.server"]).rstrip("/") if v["notify.server"] else None,
+            webhook_url=v["notify.webhook_url"], bot_token=v["notify.bot_token"]),
         job_file=job_file,
     )

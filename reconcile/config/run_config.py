@@ -96,6 +96,24 @@ class MattermostConfig:
 
 
 @dataclass(frozen=True)
+class NotifyConfig:
+    """Where and when a run posts its summary to Mattermost (issue 15, "Notifications"): an incoming
+    webhook, a bot, both, or neither (no post). The webhook URL and the bot token are secrets."""
+
+    on: str = "change"                  # change | always | failure
+    detail: str = "counts"              # counts (no personal data) | names
+    channel_id: str | None = None       # the bot's channel
+    server: str | None = None           # the bot's server, not necessarily the audited one
+    webhook_url: Secret | None = None
+    bot_token: Secret | None = None
+
+    @property
+    def configured(self) -> bool:
+        """Whether anything would be posted to: a webhook or a bot."""
+        return self.webhook_url is not None or self.bot_token is not None
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """One run, whatever described it: a job file, the environment, the command line."""
 
@@ -123,6 +141,7 @@ class RunConfig:
     entra: EntraConfig = field(default_factory=EntraConfig)
     ldap: LdapConfig = field(default_factory=LdapConfig)
     mattermost: MattermostConfig = field(default_factory=MattermostConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     job_file: Path | None = None
 
     def output_path(self, started: datetime) -> Path:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 FORMATS = ("csv", "json", "html")
 FAIL_ON_LEVELS = ("blocking", "warning", "info", "never")
 LOG_FORMATS = ("text", "json")
+NOTIFY_ON = ("change", "always", "failure")
+NOTIFY_DETAIL = ("counts", "names")
 DEFAULT_BUNDLE_ID = "com.mattermost.rn"  # the App Store app; the TestFlight beta is com.mattermost.rnbeta
 
 
@@ -124,10 +126,27 @@ SETTINGS: tuple[Setting, ...] = (
             choices=("files", "api", "db"), help="default db when dsn is set, else as `read`"),
     Setting("sources.mattermost.dsn", "dsn", None, "RECONCILE_MATTERMOST_DSN", "--mattermost-dsn",
             env_file="RECONCILE_MATTERMOST_DSN_FILE"),
+    Setting("notify.on", "choice", "change", "RECONCILE_NOTIFY_ON", "--notify-on", choices=NOTIFY_ON,
+            help="when to post: change (new or resolved findings, a partial run, the store's first run), "
+                 "always, or failure (partial or failed runs only)"),
+    Setting("notify.detail", "choice", "counts", "RECONCILE_NOTIFY_DETAIL", "--notify-detail",
+            choices=NOTIFY_DETAIL,
+            help="counts: no personal data; names: also the first 20 new blocking people by UPN and rule"),
+    Setting("notify.channel_id", "text", None, "RECONCILE_NOTIFY_CHANNEL_ID", "--notify-channel-id",
+            help="the channel a bot posts to (with bot_token)"),
+    Setting("notify.server", "text", None, "RECONCILE_NOTIFY_SERVER", "--notify-server",
+            help="the Mattermost server a bot posts to, independent of the audited one (with bot_token)"),
+    Setting("notify.webhook_url", "secret", None, "RECONCILE_NOTIFY_WEBHOOK_URL",
+            env_file="RECONCILE_NOTIFY_WEBHOOK_URL_FILE",
+            help="an incoming webhook's URL (a secret: whoever has it can post)"),
+    Setting("notify.bot_token", "secret", None, "RECONCILE_NOTIFY_BOT_TOKEN",
+            env_file="RECONCILE_NOTIFY_BOT_TOKEN_FILE",
+            help="a bot account's access token, posting to channel_id on server"),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
 # Alternatives of one choice: Graph takes exactly one credential. One given in the environment or on
 # the command line replaces the job file's, whichever key that used (see resolve._one_of).
 ONE_OF = (("sources.entra.client_secret", "sources.entra.certificate_path", "sources.entra.access_token",
            "sources.entra.credential"),)
-TABLES = frozenset({"", "retention", "targeting", "sources", "sources.entra", "sources.ldap", "sources.mattermost"})
+TABLES = frozenset({"", "retention", "targeting", "sources", "sources.entra", "sources.ldap", "sources.mattermost",
+                    "notify"})

@@ -3,7 +3,7 @@
 Why the audit runs in a private directory with its own throwaway store: the plan "changes nothing
 anywhere". A plan run written into the nightly store would become the next night's baseline for
 drift, and its reports would replace the current set; so it reads the same sources as ``audit``
-(the same options and job file) and keeps only PLAN.json and PLAN.csv.
+(the same options and job file) and keeps only PLAN.json and PLAN.csv: no metrics file, no notification.
 
 What may be changed and what becomes a manual step is SQL (sql/remediate/), read here and written by
 plan_file. A partial audit makes no plan: with a source missing, an account that looks fixable may be
@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from reconcile.audit import AuditResult, run_configured
-from reconcile.config.run_config import RunConfig
+from reconcile.config.run_config import NotifyConfig, RunConfig
 from reconcile.errors import ExitCode, ReconcileError
 from reconcile.paths import sql_dir
 from reconcile.remediate.plan_file import OWNERS, Change, ManualStep, Plan, write_plan
@@ -84,7 +84,7 @@ def make_plan(config: RunConfig, plan_path: Path, include_email_links: bool = Fa
         work = Path(private)
         audit_config = dataclasses.replace(config, output_dir=str(work / "report"), store=work / "plan.duckdb",
                                            history=False, fail_on_new_only=False, formats=(), fail_on="never",
-                                           metrics_file=None)
+                                           metrics_file=None, notify=NotifyConfig())
         result = run_configured(audit_config, environ=environ, inspect=inspect)
     plan = built[0]
     write_plan(plan, plan_path)

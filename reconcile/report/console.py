@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from reconcile.audit import AuditResult
+from reconcile.report.log import notify_text
 
 _STYLE = {"blocking": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -51,6 +52,8 @@ def print_summary(result: AuditResult, console: Console) -> None:
         if (result.output_dir / "runs" / result.run_id).is_dir() else []
     console.print(f"reports in {result.output_dir}: {', '.join(written)} (the set of run {result.run_id}, "
                   f"kept in runs/{result.run_id}/)")
+    if result.notify_configured and result.summary.get("notify"):
+        console.print(notify_text(result.summary["notify"]), highlight=False, markup=False, soft_wrap=True)
 
 
 def _print_outcomes(summary: dict, console: Console) -> None:

@@ -66,9 +66,11 @@ class RunLog:
             self.console.print("".join(traceback.format_exception(exc)), highlight=False, markup=False)
         self.console.print("nothing was written; the store is unchanged", highlight=False)
 
-    def run_summary(self, summary: dict) -> None:
-        """The one line that ends every run."""
+    def run_summary(self, summary: dict, notify_configured: bool = False) -> None:
+        """The one line that ends every run; with a notification configured, its outcome too."""
         fields = summary_fields(summary)
+        if notify_configured and summary.get("notify"):
+            fields["notify"] = summary["notify"]
         if self.format == "json":
             self._emit("info", "run_finished", summary_text(fields), **fields)
         else:
@@ -107,4 +109,10 @@ def summary_text(fields: dict) -> str:
             f"findings blocking={counts.get('blocking', 0)} warning={counts.get('warning', 0)} "
             f"info={counts.get('info', 0)} accepted={fields['accepted']}, "
             f"new={n(fields['new'])} persisting={n(fields['persisting'])} "
-            f"resolved={n(fields['resolved'])}; {fields['duration_seconds']} s")
+            f"resolved={n(fields['resolved'])}; {fields['duration_seconds']} s"
+            + (f"; {notify_text(fields['notify'])}" if fields.get("notify") else ""))
+
+
+def notify_text(record: dict) -> str:
+    """``notify: sent``, ``notify: not_sent`` or ``notify: failed (why)``: the notification's outcome."""
+    return f"notify: {record['status']}" + (f" ({record['error']})" if record.get("error") else "")
