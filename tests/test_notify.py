@@ -98,7 +98,8 @@ def test_the_webhook_posts_text_on_the_first_run_and_nothing_on_an_unchanged_sec
     assert "**First run in this store:** nothing to compare with yet" in lines
     assert "entra_users (300 rows)" in text and "mattermost_users (296 rows)" in text and "ldap (293 rows)" in text
     assert f"**Report:** `{(out / 'report.html').absolute()}`" in lines
-    assert "Enrollment outcomes" not in text, "no registrations read: no outcome counts"
+    outcomes = summary["outcomes"]  # the sample has Intune's registrations
+    assert "**Enrollment outcomes:** " + ", ".join(f"{k} {v}" for k, v in outcomes.items()) in lines
     assert summary["notify"] == {"status": "sent", "error": None}
     assert "notify: sent" in first.output, "the closing line says so, even with -q"
     assert stat.S_IMODE((out / "runs" / summary["run_id"] / "summary.json").stat().st_mode) == 0o600
