@@ -26,7 +26,7 @@ import httpx
 
 from reconcile import __version__
 from reconcile.notify.message import scrub_secrets
-from reconcile.sources.mattermost_api import _wait_from_headers
+from reconcile.sources.mattermost_api import wait_from_headers
 
 MAX_TRIES = 3
 BUDGET_SECONDS = 30.0
@@ -105,7 +105,7 @@ def _post(target: Target, client: httpx.Client, owned: bool, tries: int, budget:
                 last = f"HTTP {response.status_code}{_error_id(response)}"
                 if response.status_code not in RETRIED:
                     raise PostError(_clean(target, f"{target.label}: {last}{_hint(response.status_code)}"))
-                asked = _wait_from_headers(response.headers)
+                asked = wait_from_headers(response.headers)
                 if asked is not None:
                     wait = asked
             if attempt >= tries:

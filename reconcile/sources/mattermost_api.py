@@ -441,7 +441,7 @@ class MattermostApi:
             if status in (401, 403):
                 raise MattermostAuthError(self._auth_message(status, shown, response))
             if status == 429 or status in _RETRY_STATUSES:
-                wait = _wait_from_headers(response.headers)
+                wait = wait_from_headers(response.headers)
                 if wait is None:
                     wait = _backoff(attempt)
                 if attempt >= self.max_retries:
@@ -494,7 +494,7 @@ def _backoff(attempt: int) -> float:
     return min(2.0 ** attempt, _BACKOFF_CAP)
 
 
-def _wait_from_headers(headers: Mapping[str, str]) -> float | None:
+def wait_from_headers(headers: Mapping[str, str]) -> float | None:
     """Seconds to wait from ``Retry-After`` (seconds or HTTP date), else ``X-Ratelimit-Reset``.
 
     Mattermost sends the reset as seconds to wait (math.Ceil of throttled's ResetAfter); a value
