@@ -45,7 +45,7 @@ def registration(n: int, user_id: str, days_ago: float, bundle: str = "com.matte
 
 
 def people() -> list[dict]:
-    users = [entra_user(n) for n in range(1, 14)]
+    users = [entra_user(n) for n in range(1, 15)]
     users[11]["accountEnabled"] = False   # 12: disabled, in no group
     return users
 
@@ -54,6 +54,8 @@ def accounts() -> list[dict]:
     mm = [mm_user(n) for n in range(1, 11)]
     mm[6]["email"] = "seven@chat.contoso.com"
     mm.append(mm_user(57, name="user7local", auth_service="", auth_data="", email="user7@contoso.com"))  # 7: two
+    mm.append(mm_user(14, email="fourteen@chat.contoso.com"))                                     # 14: two too
+    mm.append(mm_user(58, name="user14local", auth_service="", auth_data="", email="user14@contoso.com"))
     mm[7] = mm_user(8, auth_service="", auth_data="")             # 8: only an email/password account
     mm[8]["auth_data"] = "user9@contoso.com"                      # 9: bound by email
     mm[9]["auth_data"] = "user10@contoso.com"                     # 10: bound by UPN (= mail here: email rule)
@@ -82,7 +84,8 @@ def registrations() -> list[dict]:
 
 def tenant() -> Tenant:
     return Tenant(entra=people(), mattermost=accounts(), config=config(),
-                  groups={GROUP: [{"id": oid(n), "userPrincipalName": f"user{n}@contoso.com"} for n in range(1, 11)]})
+                  groups={GROUP: [{"id": oid(n), "userPrincipalName": f"user{n}@contoso.com"}
+                                  for n in [*range(1, 11), 14]]})
 
 
 def export(tmp_path: Path, body: object | None = None) -> Path:
@@ -111,6 +114,7 @@ EXPECTED_OUTCOMES = {
     oid(1): "confirmed_ready", oid(2): "ready_not_enrolled", oid(3): "confirmed_ready",
     oid(4): "ready_not_enrolled", oid(5): "ready_not_enrolled", oid(6): "confirmed_ready",
     oid(7): "at_risk_enrolled", oid(8): "not_evaluated", oid(9): "false_alarm", oid(10): "confirmed_will_fail",
+    oid(14): "at_risk_not_enrolled",
 }
 
 
@@ -133,11 +137,12 @@ def check_outcomes(out: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     assert summary["registrations"] == {"read": 15, "kept": 13, "unknown_user": 1}
     assert summary["outcomes"] == {"false_alarm": 1, "confirmed_will_fail": 1, "confirmed_ready": 3,
-                                   "ready_not_enrolled": 3, "at_risk_enrolled": 1, "at_risk_not_enrolled": 0,
+                                   "ready_not_enrolled": 3, "at_risk_enrolled": 1, "at_risk_not_enrolled": 1,
                                    "not_evaluated": 1}
-    # by hand, from the tenant: 7 has a second account, 8 only another service's, 9 and 10 are bound by email
+    # by hand, from the tenant: 7 and 14 have a second account (7 enrolled), 8 only another service's,
+    # 9 and 10 are bound by email (9 enrolled)
     assert summary["rule_outcomes"] == {"USER_AUTHDATA_IS_EMAIL": {"fired": 2, "enrolled_anyway": 1},
-                                        "USER_DUPLICATE_ACCOUNTS": {"fired": 1, "enrolled_anyway": 1},
+                                        "USER_DUPLICATE_ACCOUNTS": {"fired": 2, "enrolled_anyway": 1},
                                         "USER_NOT_SELECTED_SERVICE": {"fired": 1, "enrolled_anyway": 1}}
 
     alarm = findings(out, "OUTCOME_FALSE_ALARM")
@@ -221,7 +226,7 @@ def test_an_empty_registrations_export_means_nobody_enrolled_yet(tmp_path):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["registrations"] == {"read": 0, "kept": 0, "unknown_user": 0}
     assert summary["outcomes"]["false_alarm"] == 0 and summary["outcomes"]["confirmed_ready"] == 0
-    assert summary["outcomes"]["ready_not_enrolled"] == 6 and sum(summary["outcomes"].values()) == 10
+    assert summary["outcomes"]["ready_not_enrolled"] == 6 and sum(summary["outcomes"].values()) == 11
     assert "no Mattermost iOS registration yet" in (tmp_path / "out" / "report.html").read_text()
 
 
@@ -255,7 +260,7 @@ def test_a_broken_registration_of_another_app_is_only_counted(tmp_path):
 
 @pytest.fixture
 def graph():
-    fake = FakeGraph.with_users(people(), groups={GROUP: [oid(n) for n in range(1, 11)]},
+    fake = FakeGraph.with_users(people(), groups={GROUP: [oid(n) for n in [*range(1, 11), 14]]},
                                 app_registrations=registrations(), default_top=4)
     with fake:
         yield fake
