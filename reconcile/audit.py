@@ -167,15 +167,15 @@ def run_audit(
         raise ValueError(f"enrolled_within must be at least one day, not {enrolled_within!r}")
     if not 0 <= shrink_threshold < 1:
         raise ValueError(f"shrink_threshold must be at least 0 and below 1, not {shrink_threshold!r}")
-    drift_options = _DriftOptions(history, fail_on_new_only, accept_shrink, shrink_threshold,
-                                  exceptions_file, allow_long_exceptions, inspect, enrolled_within)
+    run_options = _RunOptions(history, fail_on_new_only, accept_shrink, shrink_threshold,
+                              exceptions_file, allow_long_exceptions, inspect, enrolled_within)
     say = progress or (lambda _message: None)
     store_path = store_path or output_dir / "reconcile.duckdb"
     try:
         with reserve_store(store_path, lock_timeout):
             return _run(input_dir, output_dir, store_path, fail_on, keep_snapshots, say, targeting, sources,
                         graph_progress, memory_limit, environ=environ, formats=tuple(formats),
-                        retention_days=retention_days, opts=drift_options)
+                        retention_days=retention_days, opts=run_options)
     except duckdb.OutOfMemoryException as exc:
         raise MemoryLimitError(f"the run needed more memory than its limit ({memory_limit_of(memory_limit)}): "
                                "give it more with "
@@ -281,7 +281,9 @@ def probe_configured(config: RunConfig, environ: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
-class _DriftOptions:
+class _RunOptions:
+    """What run_audit passes on to _run besides the paths: drift, exceptions, the inspect hook, outcomes."""
+
     history: bool
     fail_on_new_only: bool
     accept_shrink: bool
@@ -296,7 +298,7 @@ class _DriftOptions:
 def _run(input_dir: Path, output_dir: Path, store_path: Path, fail_on: str, keep_snapshots: int,
          say: Callable[[str], None], targeting: TargetingOptions | None, sources: SourceOptions | None,
          graph_progress: PageProgress | None, memory_limit: str | None, *, environ: Mapping[str, str] | None,
-         formats: tuple[str, ...], retention_days: int | None, opts: _DriftOptions) -> AuditResult:
+         formats: tuple[str, ...], retention_days: int | None, opts: _RunOptions) -> AuditResult:
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     rules = load_rules()
