@@ -365,3 +365,14 @@ expires = {(datetime.now(UTC) + timedelta(days=30)).date().isoformat()}
     assert result.exit_code == 1, result.output
     [alarm] = findings(tmp_path / "out", "OUTCOME_FALSE_ALARM")
     assert alarm["status"] == "accepted" and alarm["exception_owner"] == "it-identity@contoso.com"
+
+
+def test_the_console_names_the_blocking_rules_whose_people_enrolled_anyway(tmp_path):
+    directory = export(tmp_path, {"value": registrations()})
+    result = CliRunner().invoke(main, ["audit", "--input-dir", str(directory), "--output-dir", str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    text = " ".join(result.stdout.split())
+    assert "false_alarm │ 1" in text and "at_risk_not_enrolled │ 1" in text
+    assert "blocking rules whose people enrolled anyway" in text
+    assert "USER_AUTHDATA_IS_EMAIL: fired for 2, 1 enrolled anyway" in text
+    assert "USER_DUPLICATE_ACCOUNTS: fired" not in text, "a warning's people are expected to get through"

@@ -32,7 +32,7 @@ def print_summary(result: AuditResult, console: Console) -> None:
         ready.add_column(status, justify="right")
     ready.add_row(*(f"{count:,}" for count in result.readiness_counts.values()))
     console.print(ready)
-    _print_outcomes(result.summary, console)
+    _print_outcomes(result, console)
     console.print(f"targeted: {result.targeting}")
     for info in result.inputs:
         if info.available and info.note:
@@ -56,8 +56,11 @@ def print_summary(result: AuditResult, console: Console) -> None:
         console.print(notify_text(result.summary["notify"]), highlight=False, markup=False, soft_wrap=True)
 
 
-def _print_outcomes(summary: dict, console: Console) -> None:
-    """The predictions against Intune's registrations, when they were read (issue 15)."""
+def _print_outcomes(result: AuditResult, console: Console) -> None:
+    """The predictions against Intune's registrations, when they were read (issue 15), and the blocking
+    rules whose people enrolled anyway: the predictions that were wrong (people with only warnings or
+    infos are expected to get through)."""
+    summary = result.summary
     classes = summary.get("outcomes")
     if classes is None:
         return
@@ -71,7 +74,11 @@ def _print_outcomes(summary: dict, console: Console) -> None:
     console.print(table)
     if not (summary.get("registrations") or {}).get("kept"):
         console.print("[yellow]Intune holds no Mattermost iOS registration yet[/]: nothing is confirmed either way")
-    wrong = {rule: c for rule, c in (summary.get("rule_outcomes") or {}).items() if c["enrolled_anyway"]}
+    blocking = {r.rule.rule_id for r in result.rule_results if "blocking" in (r.rule.severities or (r.rule.severity,))}
+    wrong = {rule: c for rule, c in (summary.get("rule_outcomes") or {}).items()
+             if c["enrolled_anyway"] and rule in blocking}
+    if wrong:
+        console.print("blocking rules whose people enrolled anyway (report them: OUTCOME_FALSE_ALARM):")
     for rule, counts in sorted(wrong.items()):
         console.print(f"  {rule}: fired for {counts['fired']:,}, {counts['enrolled_anyway']:,} enrolled anyway")
 
