@@ -1,14 +1,12 @@
--- Intune's MAM registrations (issue 15): every one read is counted; ``kept`` are the iOS registrations
--- (appIdentifier of type #microsoft.graph.iosMobileAppIdentifier; Graph's own examples also write it
--- without the '#') of a Mattermost bundle id, compared case-insensitively as iOS compares bundle ids.
--- Outlook, Teams and Android registrations are landed only to be counted. 'none' in flaggedReasons is
+-- Intune's MAM registrations (issue 15): every one read is counted; ``kept`` are the iOS registrations of
+-- a Mattermost bundle id (mattermost_ios_registration in macros.sql). Outlook, Teams and Android
+-- registrations are landed only to be counted. 'none' in flaggedReasons is
 -- Graph's "not flagged", not a reason.
 INSERT INTO intune_registrations
 SELECT id,
        guid_norm(user_id),
        bundle_id,
-       regexp_replace(lower(app_type), '^#', '') = 'microsoft.graph.iosmobileappidentifier'
-           AND lower(bundle_id) IN (SELECT lower(bundle_id) FROM registration_bundle_ids) AS kept,
+       mattermost_ios_registration(app_type, bundle_id) AS kept,
        TRY_CAST(nullif(created, '') AS TIMESTAMPTZ),
        TRY_CAST(nullif(last_sync, '') AS TIMESTAMPTZ),
        nullif(application_version, ''),

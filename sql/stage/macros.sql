@@ -95,3 +95,10 @@ CREATE OR REPLACE TEMP MACRO mattermost_hex_text(h) AS CASE WHEN h IS NOT NULL T
     '\', substr(h, 1, 2), '\', substr(h, 3, 2), '\', substr(h, 5, 2), '\', substr(h, 7, 2), '\', substr(h, 9, 2), '\', substr(h, 11, 2),
     '\', substr(h, 13, 2), '\', substr(h, 15, 2), '\', substr(h, 17, 2), '\', substr(h, 19, 2), '\', substr(h, 21, 2), '\', substr(h, 23, 2),
     '\', substr(h, 25, 2), '\', substr(h, 27, 2), '\', substr(h, 29, 2), '\', substr(h, 31, 2)) END;
+
+-- A Mattermost iOS registration (issue 15): appIdentifier of type #microsoft.graph.iosMobileAppIdentifier
+-- (Graph's own examples also write it without the '#') and a bundle id among registration_bundle_ids,
+-- compared case-insensitively as iOS compares bundle ids. The stage check and the stage itself share it.
+CREATE OR REPLACE TEMP MACRO mattermost_ios_registration(app_type, bundle_id) AS
+    regexp_replace(lower(app_type), '^#', '') = 'microsoft.graph.iosmobileappidentifier'
+    AND lower(bundle_id) IN (SELECT lower(b.bundle_id) FROM registration_bundle_ids b);

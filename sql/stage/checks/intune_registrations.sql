@@ -1,10 +1,8 @@
--- A kept registration (iOS, a Mattermost bundle id: see 50_intune_registrations.sql) must name its user
--- by objectId and carry timestamps that parse; the others are only counted, so nothing of theirs is held
--- to a form. Graph writes seven fractional digits (2026-11-30T08:15:02.1234567Z), which DuckDB parses.
+-- A kept registration (iOS, a Mattermost bundle id: mattermost_ios_registration in macros.sql) must name
+-- its user by objectId and carry timestamps that parse; the others are only counted, so nothing of theirs
+-- is held to a form. Graph writes seven fractional digits (2026-11-30T08:15:02.1234567Z), which DuckDB parses.
 WITH kept AS (
-    SELECT * FROM raw_intune_registrations
-    WHERE regexp_replace(lower(app_type), '^#', '') = 'microsoft.graph.iosmobileappidentifier'
-      AND lower(bundle_id) IN (SELECT lower(bundle_id) FROM registration_bundle_ids)
+    SELECT * FROM raw_intune_registrations WHERE mattermost_ios_registration(app_type, bundle_id)
 )
 SELECT ref_file(source_ref), ref_where(source_ref), CASE
         WHEN user_id IS NULL OR user_id = '' THEN 'missing ''userId''; expected the Entra objectId of the user'
