@@ -249,6 +249,7 @@ def test_a_broken_mattermost_registration_is_an_input_error(tmp_path, field, val
 def test_a_broken_registration_of_another_app_is_only_counted(tmp_path):
     regs = registrations()
     regs[3]["userId"] = "not a guid"          # Outlook's: never read beyond its app
+    regs[3]["appIdentifier"] = None           # and no app at all: not a Mattermost one either
     regs[4]["lastSyncDateTime"] = "garbage"   # Android's
     result = audit("--input-dir", str(export(tmp_path, {"value": regs})), "--output-dir", str(tmp_path / "out"))
     assert result.exit_code == 1, result.output

@@ -6,7 +6,7 @@ INSERT INTO intune_registrations
 SELECT id,
        guid_norm(user_id),
        bundle_id,
-       mattermost_ios_registration(app_type, bundle_id) AS kept,
+       coalesce(mattermost_ios_registration(app_type, bundle_id), false) AS kept,
        TRY_CAST(nullif(created, '') AS TIMESTAMPTZ),
        TRY_CAST(nullif(last_sync, '') AS TIMESTAMPTZ),
        nullif(application_version, ''),
