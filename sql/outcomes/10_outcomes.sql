@@ -15,7 +15,8 @@
 
 -- Each user's latest kept registration (by lastSyncDateTime): the one outcomes.csv shows.
 INSERT INTO registration_latest
-SELECT user_id_norm, bundle_id, last_sync_at, flagged_reasons,
+SELECT user_id_norm, bundle_id, last_sync_at, strftime(last_sync_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'),
+       flagged_reasons,
        coalesce(last_sync_at >= getvariable('enrolled_since'), false) AS recent
 FROM intune_registrations
 WHERE kept
@@ -30,7 +31,7 @@ WITH people AS (
 judged AS (
     SELECT r.entra_object_id, r.mattermost_user_id, r.user_principal_name, r.email, r.status AS readiness,
            r.rule_ids, r.failing_rule_ids, coalesce(g.recent, false) AS enrolled,
-           strftime(g.last_sync_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') AS last_sync,
+           g.last_sync,
            g.bundle_id, g.flagged_reasons
     FROM readiness r
     JOIN people p ON p.entra_object_id = r.entra_object_id

@@ -18,8 +18,7 @@
 -- Near miss: the same registration synced before the window is no finding (tests/test_outcomes.py).
 SELECT 'user' AS subject_type, e.object_id AS entra_object_id, NULL AS mattermost_user_id,
        e.upn AS user_principal_name, e.mail AS email,
-       'Intune: ' || g.bundle_id || ' registered, last sync '
-           || strftime(g.last_sync_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') || '; not in the targeted population'
+       'Intune: ' || g.bundle_id || ' registered, last sync ' || g.last_sync || '; not in the targeted population'
            AS observed,
        'only the targeted people the audit judged enroll' AS expected,
        NULL AS remediation

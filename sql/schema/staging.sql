@@ -270,6 +270,7 @@ CREATE TABLE registration_latest (
     user_id_norm    VARCHAR,
     bundle_id       VARCHAR,
     last_sync_at    TIMESTAMPTZ,
+    last_sync       VARCHAR,              -- the same, as the reports write it: ISO 8601 UTC
     flagged_reasons VARCHAR,
     recent          BOOLEAN NOT NULL      -- synced within the window: enrolled
 );
