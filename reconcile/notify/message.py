@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from reconcile.notify.decide import changed
+from reconcile.redaction import scrub
 
 MAX_ERROR = 300
 # A failed run's error line names files and records; a person in it is scrubbed (best effort: emails and
@@ -58,7 +59,7 @@ def failure_message(error: BaseException, exit_code: int, nothing_written: bool,
     """The post for a run that raised: that it failed, its exit code and the error's first line, scrubbed
     of secrets and people; never a traceback."""
     first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-    first = scrub_personal(scrub_secrets(first, secrets))[:MAX_ERROR]
+    first = scrub_personal(scrub(first, secrets))[:MAX_ERROR]
     lines = [f"#### reconcile run failed (exit {int(exit_code)})",
              f"**Error:** {_code(first)}",
              "Nothing was written; the store is unchanged." if nothing_written
@@ -66,12 +67,6 @@ def failure_message(error: BaseException, exit_code: int, nothing_written: bool,
     if job is not None:
         lines.append(f"**Job:** {_code(str(job))}")
     return "\n".join(lines)
-
-
-def scrub_secrets(text: str, secrets: Iterable[str]) -> str:
-    for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
 
 
 def scrub_personal(text: str) -> str:

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from reconcile import __version__
-from reconcile.notify.message import scrub_secrets
+from reconcile.redaction import scrub
 from reconcile.sources.mattermost_api import wait_from_headers
 
 MAX_TRIES = 3
@@ -130,7 +130,7 @@ class _Scrub(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        clean = scrub_secrets(message, self.secrets)
+        clean = scrub(message, self.secrets)
         if clean != message:
             record.msg, record.args = clean, ()
         return True
@@ -148,7 +148,7 @@ def _scrubbed_logs(secrets: tuple[str, ...]) -> Iterator[None]:
 
 
 def _clean(target: Target, text: str) -> str:
-    return scrub_secrets(text, target.secrets)
+    return scrub(text, target.secrets)
 
 
 def _first_line(exc: BaseException) -> str:

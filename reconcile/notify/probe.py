@@ -15,8 +15,8 @@ import httpx
 
 from reconcile import __version__
 from reconcile.config import ConfigError, NotifyConfig
-from reconcile.notify.message import scrub_secrets
 from reconcile.notify.post import host_of, is_http_url
+from reconcile.redaction import scrub
 from reconcile.sources.probe import ProbeResult
 
 MAX_PROBE_TIMEOUT = 15.0
@@ -91,7 +91,7 @@ def _get(client: httpx.Client, url: str, token: str) -> httpx.Response | str:
         return client.get(url)
     except httpx.HTTPError as exc:
         text = " ".join(str(exc).split()) or "no detail"
-        return scrub_secrets(f"{type(exc).__name__}: {text[:200]}", (token,))
+        return scrub(f"{type(exc).__name__}: {text[:200]}", (token,))
 
 
 def _json(response: httpx.Response) -> dict:

@@ -8,7 +8,6 @@ configured the message goes to both; the status is ``sent`` only when both took 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,9 +18,10 @@ import duckdb
 from reconcile.config import ConfigError, NotifyConfig, RunConfig
 from reconcile.errors import ExitCode, ReconcileError, ReportsNotWritten
 from reconcile.notify.decide import should_post
-from reconcile.notify.message import failure_message, run_message, scrub_secrets
+from reconcile.notify.message import failure_message, run_message
 from reconcile.notify.names import NewBlocking
 from reconcile.notify.post import PostError, Target, bot_target, post, webhook_target
+from reconcile.redaction import SECRET_WORDS, environment_secrets, scrub
 from reconcile.report.json_report import write_json
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NOTIFY_NOT_SENT = {"status": "not_sent", "error": None}
-_SECRET_WORDS = ("SECRET", "TOKEN", "PASSWORD", "WEBHOOK", "DSN")
+_SECRET_WORDS = (*SECRET_WORDS, "WEBHOOK", "DSN")
 
 
 def notify_finished(notify: NotifyConfig, result: AuditResult, people: NewBlocking | None,
@@ -109,7 +109,7 @@ def _deliver(notify: NotifyConfig, message: str, environ: Mapping[str, str]) -> 
         except PostError as exc:
             errors.append(str(exc))
         except Exception as exc:  # a bug here must not cost the run: say what kind, never the URL
-            errors.append(scrub_secrets(f"{target.label}: {type(exc).__name__}", target.secrets))
+            errors.append(scrub(f"{target.label}: {type(exc).__name__}", target.secrets))
     if errors:
         error = "; ".join(errors)
         log.warning("the run's notification was not posted: %s", error)
@@ -117,13 +117,7 @@ def _deliver(notify: NotifyConfig, message: str, environ: Mapping[str, str]) -> 
     return {"status": "sent", "error": None}
 
 
-def _environment_secrets(environ: Mapping[str, str]) -> list[str]:
-    """Secret values a failed run's error could hold (RECONCILE_*TOKEN and the like), to scrub them."""
-    found: list[str] = []
-    for name, value in environ.items():
-        if name.startswith("RECONCILE_") and value and any(word in name for word in _SECRET_WORDS):
-            found.append(value.strip())
-            if name.endswith("_FILE"):
-                with contextlib.suppress(OSError, UnicodeDecodeError):
-                    found.append(Path(value.strip()).read_text(encoding="utf-8").strip())
-    return [value for value in found if value]
+def _environment_secrets(environ: Mapping[str, str]) -> set[str]:
+    """Secret values a failed run's error could hold (RECONCILE_*TOKEN, the webhook, the DSN and the like,
+    and the secret files' paths), to scrub them."""
+    return environment_secrets(environ, _SECRET_WORDS, file_paths=True)

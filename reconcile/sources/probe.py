@@ -24,7 +24,7 @@ from typing import Any
 
 from reconcile.errors import InputError
 from reconcile.jwt_payload import claims_of
-from reconcile.redaction import strip_userinfo
+from reconcile.redaction import environment_secrets, scrub, strip_userinfo
 from reconcile.sources import app_registration
 from reconcile.sources.entra import ENTRA_GROUPS_DIR, ENTRA_USERS_CSV, ENTRA_USERS_JSON
 from reconcile.sources.export_paths import export_dir, export_file
@@ -43,8 +43,6 @@ ENTRA_FILES = (ENTRA_USERS_JSON, ENTRA_USERS_CSV, INTUNE_POLICIES, INTUNE_REGIST
                app_registration.SERVICE_PRINCIPALS, app_registration.GRANTS, app_registration.AUTHORIZATION_POLICY)
 MATTERMOST_FILES = (MM_CONFIG, MM_LICENSE)
 ALWAYS_FILES = (IDP_METADATA, MSAL_TOKENS)
-_SECRET_WORDS = ("SECRET", "TOKEN", "PASSWORD")
-_MIN_SECRET = 4  # shorter values would mangle ordinary words when scrubbed
 
 
 @dataclass(frozen=True)
@@ -537,16 +535,7 @@ def _probe_files(options: SourceOptions, input_dir: Path | None) -> ProbeResult:
 def _secret_values(options: SourceOptions, environ: Mapping[str, str]) -> list[str]:
     """Every secret the probes could see: RECONCILE_*SECRET/TOKEN/PASSWORD values (and their files'
     contents) and the DSN's passwords, longest first so a secret containing another is replaced whole."""
-    found: set[str] = set()
-    for name, value in environ.items():
-        if not name.startswith("RECONCILE_") or not value or not any(w in name for w in _SECRET_WORDS):
-            continue
-        if name.endswith("_FILE"):
-            try:
-                value = Path(value.strip()).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-        found.update({value, value.strip(), value.removesuffix("\n").removesuffix("\r")})
+    found = environment_secrets(environ)
     for dsn in (options.mattermost_dsn, environ.get("RECONCILE_MATTERMOST_DSN")):
         if dsn:
             try:
@@ -555,11 +544,8 @@ def _secret_values(options: SourceOptions, environ: Mapping[str, str]) -> list[s
                 found.update(_passwords(_parse_dsn(dsn, "the Mattermost DSN")))
             except Exception:  # an unparsable DSN: its probe row says so; the raw string is still scrubbed
                 found.add(dsn)
-    return sorted((s for s in found if len(s) >= _MIN_SECRET), key=len, reverse=True)
+    return sorted(found, key=len, reverse=True)
 
 
 def _scrubbed(result: ProbeResult, secrets: list[str]) -> ProbeResult:
-    detail, target = result.detail, result.target
-    for secret in secrets:
-        detail, target = detail.replace(secret, "***"), target.replace(secret, "***")
-    return ProbeResult(result.source, target, result.ok, detail)
+    return ProbeResult(result.source, scrub(result.target, secrets), result.ok, scrub(result.detail, secrets))
