@@ -205,7 +205,8 @@ def run_configured(config: RunConfig, progress: Callable[[str], None] | None = N
     if config.notify.configured and config.notify.detail == "names":
         def hook(con: duckdb.DuckDBPyConnection, result: AuditResult) -> None:
             try:  # the workspace closes after this; a failure here must not fail the run
-                people.append(notify.new_blocking_people(con))
+                # without history no finding is known to be new: the message says so (notify.message)
+                people.append(notify.new_blocking_people(con) if result.drift is not None else notify.NewBlocking())
             except Exception as exc:
                 log.warning("the new blocking people for the notification could not be read: %s",
                             type(exc).__name__)

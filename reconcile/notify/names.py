@@ -25,12 +25,8 @@ class NewBlocking:
 
 
 def new_blocking_people(con: duckdb.DuckDBPyConnection) -> NewBlocking:
-    """The new, open, blocking findings of ``work.findings`` by UPN and rule (empty with history off)."""
-    columns = {row[0] for row in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'work' "
-        "AND table_name = 'findings'").fetchall()}
-    if "drift" not in columns:
-        return NewBlocking()
+    """The new, open, blocking findings of ``work.findings`` by UPN and rule; for a run with history (its
+    findings have ``drift``), as the caller knows from ``AuditResult.drift``."""
     query = (sql_dir() / "reports" / "notify_new_blocking.sql").read_text(encoding="utf-8").strip().rstrip(";")
     found = con.execute(query).fetchall()
     return NewBlocking([(upn, rule) for upn, rule, _ in found], int(found[0][2]) if found else 0)
